@@ -1,0 +1,120 @@
+"""Checks on the shape of the lifecycle graph."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+
+from statemachine.checks.finding import Finding
+from statemachine.checks.rule import Context, check
+from statemachine.model.definition import Definition, Transition
+
+__all__ = ["reachable"]
+
+
+def _edges(definition: Definition) -> Iterator[Transition]:
+    known = definition.states
+    return (t for t in definition.transitions if t.source in known and t.dest in known)
+
+
+def reachable(start: Iterable[str], successors: Mapping[str, set[str]]) -> set[str]:
+    """Every state reachable from `start` along `successors`, `start` included."""
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for nxt in successors.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+@check("SM030", "unreachable-state")
+def unreachable_state(ctx: Context) -> Iterator[Finding]:
+    """Every state must be reachable from the initial state; an unreachable one is either
+    a missing transition or a state that does not belong in this lifecycle."""
+    d = ctx.definition
+    if d.initial is None or d.initial not in d.states:
+        return
+    forward: dict[str, set[str]] = defaultdict(set)
+    for t in _edges(d):
+        forward[t.source].add(t.dest)
+    seen = reachable([d.initial], forward)
+    for name, state in d.states.items():
+        if name not in seen:
+            yield unreachable_state.at(
+                state.location,
+                f"state '{name}' cannot be reached from the initial state '{d.initial}'; "
+                "add a transition into it or remove it",
+            )
+
+
+@check("SM031", "no-way-out")
+def no_way_out(ctx: Context) -> Iterator[Finding]:
+    """From every non-final state some final state must be reachable, or an entity that
+    enters it is stuck for ever."""
+    d = ctx.definition
+    backward: dict[str, set[str]] = defaultdict(set)
+    for t in _edges(d):
+        backward[t.dest].add(t.source)
+    finals = d.final_states
+    can_finish = reachable(finals, backward)
+    for name, state in d.states.items():
+        if name not in can_finish:
+            what = "no final state exists" if not finals else "no final state can be reached"
+            yield no_way_out.at(
+                state.location,
+                f"from non-final state '{name}' {what}; add a transition towards a final "
+                "state or mark it `final: true`",
+            )
+
+
+@check("SM032", "final-has-exit")
+def final_has_exit(ctx: Context) -> Iterator[Finding]:
+    """A final state is final: no transition may leave it (a late webhook must not turn a
+    completed call back into initiated)."""
+    d = ctx.definition
+    for t in d.transitions:
+        state = d.states.get(t.source)
+        if state is not None and state.final:
+            yield final_has_exit.at(
+                t.where("source"),
+                f"transition '{t.trigger}' leaves final state '{t.source}'; "
+                f"remove it or make '{t.source}' non-final",
+            )
+
+
+@check("SM033", "nondeterministic")
+def nondeterministic(ctx: Context) -> Iterator[Finding]:
+    """For one trigger and source, every transition but the last must have conditions:
+    otherwise the first unconditional one always wins and the destination is ambiguous."""
+    by_key: dict[tuple[str, str], list[Transition]] = defaultdict(list)
+    for t in ctx.definition.transitions:
+        by_key[(t.trigger, t.source)].append(t)
+    for (trigger, source), group in by_key.items():
+        dests = sorted({t.dest for t in group})
+        if len(dests) < 2:
+            continue
+        for t in group[:-1]:
+            if not t.conditions:
+                yield nondeterministic.at(
+                    t.where("trigger"),
+                    f"trigger '{trigger}' from '{source}' leads to {', '.join(dests)} and this "
+                    f"transition to '{t.dest}' has no condition to choose; add `conditions` "
+                    "or rename one trigger",
+                )
+
+
+@check("SM034", "duplicate-transition")
+def duplicate_transition(ctx: Context) -> Iterator[Finding]:
+    """The same trigger, source, destination and conditions may be listed once."""
+    seen: dict[tuple[str, str, str, tuple[str, ...]], Transition] = {}
+    for t in ctx.definition.transitions:
+        key = (t.trigger, t.source, t.dest, t.conditions)
+        first = seen.setdefault(key, t)
+        if first is not t:
+            yield duplicate_transition.at(
+                t.where("source"),
+                f"transition '{t.trigger}' from '{t.source}' to '{t.dest}' repeats the one at "
+                f"line {first.location.line}; remove one",
+            )

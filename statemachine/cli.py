@@ -1,0 +1,168 @@
+"""The `statemachine` command: check, list, show, validate and render lifecycle definitions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from statemachine.checks.finding import Finding, Severity
+from statemachine.checks.references import suggest
+from statemachine.io.export import definition_to_dict
+from statemachine.io.registry import Registry, bundled_dir, load_registry
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable path: exit 2."""
+
+
+def _registry(paths: Sequence[str]) -> Registry:
+    """Definitions under `paths`, or the bundled machines when none are named."""
+    if not paths:
+        bundled = bundled_dir()
+        return load_registry([bundled], root=bundled.parent)
+    resolved = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file or directory")
+        resolved.append(path)
+    return load_registry(resolved)
+
+
+def _format(finding: Finding, fmt: str, strict: bool) -> str:
+    severity = Severity.ERROR if strict else finding.severity
+    loc = finding.location
+    if fmt == "github":
+        message = finding.message.replace("%", "%25").replace("\n", "%0A")
+        return (
+            f"::{severity} file={loc.file},line={loc.line},col={loc.col},"
+            f"title={finding.code}::{message}"
+        )
+    return f"{finding}" if severity is finding.severity else f"{finding} [{severity}]"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    registry = _registry(args.paths)
+    if not registry.files:
+        raise UsageError("no definition files (*.yaml, *.yml) found in " + " ".join(args.paths))
+    findings = registry.findings
+    errors = [f for f in findings if f.severity is Severity.ERROR or args.strict]
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "file": f.location.file,
+                        "line": f.location.line,
+                        "col": f.location.col,
+                        "code": f.code,
+                        "severity": str(Severity.ERROR if args.strict else f.severity),
+                        "message": f.message,
+                    }
+                    for f in findings
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for finding in findings:
+            print(_format(finding, args.format, args.strict))
+    warnings = len(findings) - len(errors)
+    print(
+        f"{len(registry.files)} file(s) checked: {len(errors)} error(s), {warnings} warning(s)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = _registry(args.paths)
+    for name in sorted(registry.machines):
+        d = registry.machines[name]
+        subject = f"{d.object}.{d.field}" if d.object else d.field
+        print(f"{name}\t{d.title or '-'}\t{subject}\t{len(d.states)} states\t{d.file}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    registry = _registry(args.paths)
+    definition = registry.get(args.name)
+    if definition is None:
+        raise UsageError(
+            f"unknown machine '{args.name}'{suggest(args.name, registry.machines)}; "
+            "`statemachine list` shows them"
+        )
+    data = definition_to_dict(definition)
+    if args.format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{data['name']}: {data['title']} ({data['object']}.{data['field']})")
+    print(f"initial: {data['initial']}")
+    print("states:")
+    for s in data["states"]:
+        print(f"  {s['name']}{' (final)' if s['final'] else ''}  {s['description']}")
+    print("transitions:")
+    for t in data["transitions"]:
+        cond = f" [{' & '.join(t['conditions'])}]" if t["conditions"] else ""
+        print(f"  {t['source']} --{t['trigger']}{cond}--> {t['dest']}")
+    for name, alias in data["aliases"].items():
+        print(f"alias: {name} -> {alias['state']}")
+    for ack in data["acknowledgements"]:
+        print(f"acknowledgement only: {ack['name']}")
+    for name, mapping in data["mappings"].items():
+        print(f"mapping {name}: {len(mapping['entries'])} entries")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statemachine",
+        description="Explicit status lifecycles for voice-AI and telephony platforms.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check definitions (default: the bundled machines)")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or directories")
+    check.add_argument("--format", choices=["text", "json", "github"], default="text")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(func=cmd_check)
+
+    lst = sub.add_parser("list", help="list machines, one a line, dotted name first")
+    lst.add_argument("paths", nargs="*", metavar="PATH")
+    lst.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="show one machine as loaded")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    show.add_argument(
+        "--path",
+        dest="paths",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load definitions from PATH instead of the bundled machines",
+    )
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except UsageError as err:
+        print(f"statemachine: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `statemachine list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return code

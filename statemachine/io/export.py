@@ -1,0 +1,88 @@
+"""The machine as loaded, as plain data: the stable JSON contract of `statemachine show`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statemachine.model.definition import Definition, Evidence
+
+__all__ = ["definition_to_dict"]
+
+
+def _evidence(evidence: Evidence | None) -> dict[str, str] | None:
+    return evidence.as_dict() if evidence else None
+
+
+def definition_to_dict(d: Definition) -> dict[str, Any]:
+    """Every part of `d`, with sources expanded to one transition per source state."""
+    return {
+        "name": d.name,
+        "title": d.title,
+        "object": d.object,
+        "field": d.field,
+        "description": d.description,
+        "file": d.file,
+        "sources": [
+            {"id": s.id, "title": s.title, "provider": s.provider, "file": s.file}
+            for s in d.sources
+        ],
+        "initial": d.initial,
+        "groups": {
+            g.name: {
+                "title": g.title,
+                "description": g.description,
+                "evidence": _evidence(g.evidence),
+            }
+            for g in d.groups.values()
+        },
+        "states": [
+            {
+                "name": s.name,
+                "final": s.final,
+                "description": s.description,
+                "next": s.next,
+                "groups": list(s.groups),
+                "stale_after": s.stale_after.total_seconds() if s.stale_after else None,
+                "evidence": _evidence(s.evidence),
+            }
+            for s in d.states.values()
+        ],
+        "guards": {g.name: g.description for g in d.guards.values()},
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "source": t.source,
+                "dest": t.dest,
+                "conditions": list(t.conditions),
+                "description": t.description,
+                "evidence": _evidence(t.evidence),
+            }
+            for t in d.transitions
+        ],
+        "aliases": {
+            a.name: {
+                "state": a.state,
+                "description": a.description,
+                "evidence": _evidence(a.evidence),
+            }
+            for a in d.aliases.values()
+        },
+        "acknowledgements": [
+            {"name": a.name, "description": a.description, "evidence": _evidence(a.evidence)}
+            for a in d.acknowledgements.values()
+        ],
+        "mappings": {
+            m.name: {
+                "title": m.title,
+                "description": m.description,
+                "keys": m.keys or d.name,
+                "values": m.values,
+                "labels": dict(m.labels),
+                "total": str(m.total),
+                "evidence": _evidence(m.evidence),
+                "entries": {key: list(labels) for key, labels in m.entries.items()},
+                "entry_evidence": {k: e.as_dict() for k, e in m.entry_evidence.items()},
+            }
+            for m in d.mappings.values()
+        },
+    }

@@ -1,0 +1,234 @@
+"""From a schema-valid document to a `Definition`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from statemachine.checks.finding import Finding
+from statemachine.io.schema import schema_findings
+from statemachine.io.yamldoc import Document, PathKey, read_document
+from statemachine.model.definition import (
+    Acknowledgement,
+    Alias,
+    Definition,
+    Evidence,
+    Group,
+    Guard,
+    LabelMap,
+    Source,
+    State,
+    Totality,
+    Transition,
+)
+
+__all__ = ["Loaded", "load_file", "parse_duration"]
+
+ANY_SOURCE = "*"
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+@attrs.frozen
+class Loaded:
+    """What reading one file gave: the definition if it could be built, and the findings."""
+
+    file: str
+    definition: Definition | None
+    findings: tuple[Finding, ...]
+
+
+def parse_duration(text: str) -> timedelta:
+    """`1d12h`, `15m`, `90s` as a timedelta (the schema has checked the form)."""
+    match = _DURATION.match(text)
+    if not match or not text:
+        raise ValueError(f"not a duration: {text!r}")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _evidence(raw: Mapping[str, str] | None) -> Evidence | None:
+    if not raw:
+        return None
+    ((kind, text),) = raw.items()
+    return Evidence(kind, text)
+
+
+def _labels(raw: str | list[str]) -> tuple[str, ...]:
+    return (raw,) if isinstance(raw, str) else tuple(raw)
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+
+    def key(self, *path: str | int) -> Any:
+        return self.doc.at(path, key=True)
+
+    def value(self, *path: str | int) -> Any:
+        return self.doc.at(path)
+
+    def states(self) -> dict[str, State]:
+        states = {}
+        for name, raw in self.data["states"].items():
+            raw = raw or {}
+            stale = raw.get("stale_after")
+            states[name] = State(
+                name=name,
+                final=raw.get("final", False),
+                description=raw.get("description", ""),
+                next=raw.get("next", ""),
+                groups=tuple(raw.get("groups", ())),
+                stale_after=parse_duration(stale) if stale else None,
+                evidence=_evidence(raw.get("evidence")),
+                location=self.key("states", name),
+            )
+        return states
+
+    def transitions(self, states: Mapping[str, State]) -> tuple[Transition, ...]:
+        result = []
+        for i, raw in enumerate(self.data.get("transitions", ())):
+            path: PathKey = ("transitions", i)
+            conditions = raw.get("conditions", ())
+            conditions = (conditions,) if isinstance(conditions, str) else tuple(conditions)
+            common = {
+                "trigger": self.doc.at((*path, "trigger")),
+                "dest": self.doc.at((*path, "dest")),
+                "conditions": self.doc.at((*path, "conditions")),
+            }
+            for source, where in self._sources(raw, path, states):
+                result.append(
+                    Transition(
+                        trigger=raw["trigger"],
+                        source=source,
+                        dest=raw["dest"],
+                        conditions=conditions,
+                        description=raw.get("description", ""),
+                        evidence=_evidence(raw.get("evidence")),
+                        location=self.doc.at(path),
+                        at={**common, "source": where},
+                    )
+                )
+        return tuple(result)
+
+    def _sources(
+        self, raw: Mapping[str, Any], path: PathKey, states: Mapping[str, State]
+    ) -> list[tuple[str, Any]]:
+        source = raw["source"]
+        where = self.doc.at((*path, "source"))
+        if source == ANY_SOURCE:
+            # every non-final state but the destination: `*` never adds a self-loop
+            return [
+                (name, where)
+                for name, state in states.items()
+                if not state.final and name != raw["dest"]
+            ]
+        if isinstance(source, str):
+            return [(source, where)]
+        return [(name, self.doc.at((*path, "source", j))) for j, name in enumerate(source)]
+
+    def mappings(self) -> dict[str, LabelMap]:
+        result = {}
+        for name, raw in self.data.get("mappings", {}).items():
+            entries, evidence = {}, {}
+            for key, entry in raw["entries"].items():
+                if isinstance(entry, dict):
+                    entries[key] = _labels(entry["value"])
+                    found = _evidence(entry.get("evidence"))
+                    if found is not None:
+                        evidence[key] = found
+                else:
+                    entries[key] = _labels(entry)
+            total = raw.get("total", False)
+            result[name] = LabelMap(
+                name=name,
+                entries=entries,
+                title=raw.get("title", ""),
+                description=raw.get("description", ""),
+                keys=raw.get("keys"),
+                values=raw.get("values"),
+                labels=raw.get("labels", {}),
+                total=Totality.ALL if total is True else Totality(total or "partial"),
+                evidence=_evidence(raw.get("evidence")),
+                entry_evidence=evidence,
+                location=self.key("mappings", name),
+                entry_locations={
+                    key: self.key("mappings", name, "entries", key) for key in entries
+                },
+            )
+        return result
+
+    def definition(self) -> Definition:
+        data = self.data
+        states = self.states()
+        aliases = {}
+        for name, raw in data.get("aliases", {}).items():
+            raw = {"state": raw} if isinstance(raw, str) else raw
+            aliases[name] = Alias(
+                name,
+                raw["state"],
+                raw.get("description", ""),
+                _evidence(raw.get("evidence")),
+                self.value("aliases", name),
+            )
+        acks = {}
+        for name, raw in data.get("acknowledgements", {}).items():
+            raw = {"description": raw} if isinstance(raw, str) else raw
+            acks[name] = Acknowledgement(
+                name,
+                raw.get("description", ""),
+                _evidence(raw.get("evidence")),
+                self.key("acknowledgements", name),
+            )
+        return Definition(
+            name=data["machine"],
+            states=states,
+            transitions=self.transitions(states),
+            initial=data.get("initial"),
+            title=data.get("title", ""),
+            object=data.get("object", ""),
+            field=data.get("field", "status"),
+            description=data.get("description", ""),
+            sources=tuple(Source(**raw) for raw in data.get("sources", ())),
+            groups={
+                name: Group(
+                    name,
+                    raw.get("title", ""),
+                    raw.get("description", ""),
+                    _evidence(raw.get("evidence")),
+                    self.key("groups", name),
+                )
+                for name, raw in data.get("groups", {}).items()
+            },
+            guards={
+                name: Guard(name, text, self.key("guards", name))
+                for name, text in data.get("guards", {}).items()
+            },
+            aliases=aliases,
+            acknowledgements=acks,
+            mappings=self.mappings(),
+            location=self.value("machine"),
+            initial_location=self.value("initial") if "initial" in data else self.key("machine"),
+        )
+
+
+def load_document(doc: Document) -> Loaded:
+    """Schema-check a read document and build its definition when it is valid."""
+    findings = list(doc.findings)
+    if any(f.code == "SM001" for f in findings):
+        return Loaded(doc.file, None, tuple(findings))
+    schema = schema_findings(doc)
+    findings.extend(schema)
+    if schema:
+        return Loaded(doc.file, None, tuple(findings))
+    return Loaded(doc.file, _Builder(doc).definition(), tuple(findings))
+
+
+def load_file(path: Path, display: str | None = None) -> Loaded:
+    """Read, schema-check and build one definition file; problems become findings."""
+    return load_document(read_document(path, display))

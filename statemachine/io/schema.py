@@ -1,0 +1,194 @@
+"""The JSON Schema of the definition format, and its findings with locations."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from statemachine.checks.finding import Finding
+from statemachine.checks.rule import rule
+from statemachine.io.yamldoc import Document, PathKey
+
+__all__ = ["CALLBACK_KEYS", "schema", "schema_findings"]
+
+UNKNOWN_KEY = rule(
+    "SM010",
+    "unknown-key",
+    "Only the keys the format defines are allowed; a misspelt key would otherwise be "
+    "ignored silently. The message lists the allowed keys and the nearest one.",
+)
+WRONG_TYPE = rule(
+    "SM011",
+    "wrong-type",
+    "Each key takes one kind of value (a mapping, a list, text, true/false).",
+)
+MISSING_KEY = rule("SM012", "missing-key", "A required key is missing (`machine`, `states`, ...).")
+INVALID_VALUE = rule(
+    "SM013",
+    "invalid-value",
+    "A value has the right type but not an allowed form: a name with spaces, an empty "
+    "text, a malformed duration, both `documented` and `inferred` in one evidence.",
+)
+CALLBACK = rule(
+    "SM014",
+    "callback-not-allowed",
+    "Definitions are data, never code. transitions resolves callback names such as "
+    "`os.system` by importing them, so callback keys (`before`, `after`, `prepare`, "
+    "`unless`, `on_enter`, `on_exit`, ...) are refused; use `conditions` naming a declared "
+    "guard, whose code the embedding application registers in Python.",
+)
+
+CALLBACK_KEYS = frozenset(
+    {
+        "before",
+        "after",
+        "prepare",
+        "unless",
+        "on_enter",
+        "on_exit",
+        "on_timeout",
+        "timeout",
+        "on_final",
+        "on_exception",
+        "before_state_change",
+        "after_state_change",
+        "prepare_event",
+        "finalize_event",
+        "model",
+    }
+)
+
+_KIND = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "boolean": "true or false",
+    "null": "empty",
+    "integer": "a whole number",
+    "number": "a number",
+}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema shipped with the package."""
+    text = resources.files("statemachine").joinpath("schema/machine.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema())
+
+
+def _kind(value: Any) -> str:
+    for name, kind in (
+        ("null", type(None)),
+        ("boolean", bool),
+        ("integer", int),
+        ("number", float),
+        ("string", str),
+        ("array", list),
+        ("object", dict),
+    ):
+        if isinstance(value, kind):
+            return _KIND[name]
+    return type(value).__name__
+
+
+def _where(path: PathKey) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"'{text}'" if text else "the top level"
+
+
+def _unknown_keys(doc: Document, err: jsonschema.ValidationError) -> Iterator[Finding]:
+    path = tuple(err.absolute_path)
+    part: Any = err.schema
+    allowed = sorted(part.get("properties", {}))
+    instance: Any = err.instance
+    for key in instance:
+        if key in allowed:
+            continue
+        where = doc.at((*path, key), key=True)
+        if key in CALLBACK_KEYS:
+            yield CALLBACK.at(
+                where,
+                f"callback key '{key}' in {_where(path)} is not allowed: definitions are data; "
+                "name a declared guard in `conditions` and register its code in Python",
+            )
+            continue
+        near = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        yield UNKNOWN_KEY.at(
+            where,
+            f"unknown key '{key}' in {_where(path)}; {hint}allowed: {', '.join(allowed)}",
+        )
+
+
+def _finding(doc: Document, err: jsonschema.ValidationError) -> Iterator[Finding]:
+    path = tuple(err.absolute_path)
+    where = doc.at(path)
+    validator: Any = err.validator
+    value: Any = err.instance
+    expected: Any = err.validator_value
+    if validator == "additionalProperties":
+        yield from _unknown_keys(doc, err)
+    elif validator == "required":
+        missing = [key for key in expected if key not in value]
+        for key in missing:
+            yield MISSING_KEY.at(where, f"{_where(path)} needs the key '{key}'")
+    elif validator == "type":
+        kinds = " or ".join(
+            _KIND[t] for t in (expected if isinstance(expected, list) else [expected])
+        )
+        yield WRONG_TYPE.at(where, f"{_where(path)} must be {kinds}, not {_kind(value)}")
+    elif validator == "propertyNames":
+        yield INVALID_VALUE.at(
+            doc.at((*path, value), key=True),
+            f"name '{value}' in {_where(path)} is not allowed: use letters, digits and "
+            "underscores, starting with a letter",
+        )
+    elif validator == "pattern":
+        yield INVALID_VALUE.at(
+            where, f"{_where(path)} value {value!r} has the wrong form: " + _pattern_hint(path)
+        )
+    elif validator == "enum":
+        options = ", ".join(json.dumps(v) for v in expected)
+        yield INVALID_VALUE.at(where, f"{_where(path)} must be one of {options}")
+    elif validator in ("minLength", "minItems", "minProperties"):
+        yield INVALID_VALUE.at(where, f"{_where(path)} must not be empty")
+    elif validator == "maxProperties":
+        yield INVALID_VALUE.at(
+            where, f"{_where(path)} gives more than one kind; keep `documented` or `inferred`"
+        )
+    elif validator == "uniqueItems":
+        yield INVALID_VALUE.at(where, f"{_where(path)} lists an item twice; remove the repeat")
+    else:  # pragma: no cover - every keyword the schema uses is handled above
+        yield INVALID_VALUE.at(where, f"{_where(path)}: {err.message}")
+
+
+def _pattern_hint(path: PathKey) -> str:
+    last = path[-1] if path else ""
+    if last in ("machine", "keys", "values"):
+        return "use a dotted lower-case name such as 'provider.object'"
+    if last == "stale_after":
+        return "use a duration such as '90s', '15m', '2h' or '1d12h'"
+    return "use letters, digits and underscores, not starting with a digit"
+
+
+def schema_findings(doc: Document) -> list[Finding]:
+    """Every way `doc.data` breaks the schema, as findings at the offending spot."""
+    findings: list[Finding] = []
+    for err in _validator().iter_errors(doc.data):
+        findings.extend(_finding(doc, err))
+    return sorted(set(findings))

@@ -13,6 +13,13 @@ from statemachine.checks.finding import Finding, Severity
 from statemachine.checks.references import suggest
 from statemachine.io.export import definition_to_dict
 from statemachine.io.registry import Registry, bundled_dir, load_registry
+from statemachine.runtime import (
+    AcknowledgementStatus,
+    DefinitionError,
+    Lifecycle,
+    UnknownStatus,
+    definition,
+)
 
 __all__ = ["main"]
 
@@ -122,6 +129,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        found = definition(args.name, [Path(p) for p in args.paths] if args.paths else None)
+    except DefinitionError as err:
+        raise UsageError(str(err)) from None
+    lc = Lifecycle(found, structural=True)
+    try:
+        for status in args.statuses:
+            lc.canonical(status)
+    except (UnknownStatus, AcknowledgementStatus) as err:
+        raise UsageError(str(err)) from None
+    steps = lc.steps(args.statuses)
+    print(f"0: {args.statuses[0]}  (start)")
+    for step in steps:
+        if step.error is None and step.move is not None:
+            guard = f" if {' and '.join(step.move.conditions)}" if step.move.conditions else ""
+            print(f"{step.index}: {step.source} -> {step.dest}  ({step.move.trigger}{guard})")
+            continue
+        print(f"{step.index}: {step.source} -> {step.dest}  ILLEGAL: {step.error}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="statemachine",
@@ -151,6 +181,21 @@ def _parser() -> argparse.ArgumentParser:
         help="load definitions from PATH instead of the bundled machines",
     )
     show.set_defaults(func=cmd_show)
+
+    validate = sub.add_parser(
+        "validate", help="check a sequence of statuses as one entity's history"
+    )
+    validate.add_argument("name", metavar="NAME")
+    validate.add_argument("statuses", nargs="+", metavar="STATUS")
+    validate.add_argument(
+        "--path",
+        dest="paths",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load definitions from PATH instead of the bundled machines",
+    )
+    validate.set_defaults(func=cmd_validate)
     return parser
 
 

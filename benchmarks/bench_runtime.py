@@ -1,0 +1,173 @@
+"""Runtime benchmark: status style vs trigger style vs bare transitions, in one run.
+
+    python benchmarks/bench_runtime.py [--events N] [--objects N]
+
+Prints ns per event for each way of validating the same stream of legal DialNexa call
+events, their ratios, and the memory each tracked object costs. Targets (issue #3):
+`check` within 3x of a bare set-membership loop and at least 20x faster than a bare
+transitions trigger; `advance` adds no per-object memory; the trigger style adds at most
+10% over bare transitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from transitions import Machine
+
+from statemachine.runtime import lifecycle
+from statemachine.runtime.machine import machine_config
+
+
+class Call:
+    """A plain object as a service stores it."""
+
+    __slots__ = ("__dict__", "status")
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+
+def best_of(repeats: int, func: Callable[[], None], events: int) -> float:
+    """Best ns per event over `repeats` runs (the least disturbed by the machine)."""
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter_ns()
+        func()
+        best = min(best, (time.perf_counter_ns() - start) / events)
+    return best
+
+
+def memory_per_object(make: Callable[[int], list[Any]], count: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    keep = make(count)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del keep
+    return (after - before) / count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--objects", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    lc = lifecycle("dialnexa.call")
+    locked = lifecycle("dialnexa.call", locked=True)
+    moves = [m for src in lc.definition.states for m in lc._moves[src].values() for m in m]
+    rnd = random.Random(7)
+    stream = [rnd.choice(moves) for _ in range(args.events)]
+    pairs = [(m.source, m.dest) for m in stream]
+    allowed = {(m.source, m.dest) for m in moves}
+    n = len(stream)
+
+    bare = Machine(model=None, **machine_config(lc.definition, {}))
+    bare_model, ours_model, locked_model = Call("created"), Call("created"), Call("created")
+    bare.add_model(bare_model)
+    lc.attach(ours_model)
+    locked.attach(locked_model)
+
+    def trigger_loop(model: Any) -> Callable[[], None]:
+        fired = [(m.source, getattr(model, m.trigger)) for m in stream]
+
+        def run() -> None:
+            for source, fire in fired:
+                model.status = source
+                fire()
+
+        return run
+
+    def floor() -> None:
+        for pair in pairs:
+            pair in allowed  # noqa: B015
+
+    def check() -> None:
+        ck = lc.check
+        for s, d in pairs:
+            ck(s, d)
+
+    objects = [Call(s) for s, _ in pairs]
+
+    def advance() -> None:
+        adv = lc.advance
+        for obj, (s, d) in zip(objects, pairs, strict=True):
+            obj.status = s
+            adv(obj, d)
+
+    rows = [
+        ("set membership (floor)", best_of(args.repeats, floor, n)),
+        ("status style: check()", best_of(args.repeats, check, n)),
+        ("status style: advance()", best_of(args.repeats, advance, n)),
+        ("bare transitions trigger", best_of(args.repeats, trigger_loop(bare_model), n)),
+        ("trigger style (ours)", best_of(args.repeats, trigger_loop(ours_model), n)),
+        ("trigger style, locked", best_of(args.repeats, trigger_loop(locked_model), n)),
+    ]
+    floor_ns, check_ns, bare_ns, ours_ns = rows[0][1], rows[1][1], rows[3][1], rows[4][1]
+
+    plain = memory_per_object(lambda k: [Call("created") for _ in range(k)], args.objects)
+
+    def advanced(k: int) -> list[Call]:
+        calls = [Call("created") for _ in range(k)]
+        for c in calls:
+            lc.advance(c, "sent")
+        return calls
+
+    def registered(k: int) -> list[Call]:
+        m = Machine(model=None, **machine_config(lc.definition, {}))
+        calls = [Call("created") for _ in range(k)]
+        m.add_model(calls)
+        return calls
+
+    with_advance = memory_per_object(advanced, args.objects)
+    with_add_model = memory_per_object(registered, args.objects)
+
+    print(f"python {sys.version.split()[0]}, {n} events of dialnexa.call, best of {args.repeats}")
+    print()
+    print("| path | ns/event | x floor | bare trigger / this |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, ns in rows:
+        print(f"| {name} | {ns:,.0f} | {ns / floor_ns:.2f} | {bare_ns / ns:.1f} |")
+    print()
+    print("| tracked object | bytes/object |")
+    print("| --- | ---: |")
+    print(f"| plain object | {plain:,.0f} |")
+    print(f"| plain object after advance() | {with_advance:,.0f} |")
+    print(f"| registered with Machine.add_model | {with_add_model:,.0f} |")
+    print()
+    targets = [
+        ("check() within 3x of the floor", check_ns <= 3 * floor_ns, f"{check_ns / floor_ns:.2f}x"),
+        (
+            "check() >= 20x faster than a bare trigger",
+            bare_ns >= 20 * check_ns,
+            f"{bare_ns / check_ns:.0f}x",
+        ),
+        (
+            "advance() adds no per-object memory",
+            with_advance - plain < 1,
+            f"{with_advance - plain:+.0f} B",
+        ),
+        (
+            "trigger style <= 10% over bare transitions",
+            ours_ns <= 1.10 * bare_ns,
+            f"{(ours_ns / bare_ns - 1) * 100:+.1f}%",
+        ),
+    ]
+    for name, met, value in targets:
+        print(f"{'MET ' if met else 'MISS'} {name}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -168,6 +168,21 @@ states:
         ["guard 'spare'"],
     ),
     (
+        "SM025",
+        """
+machine: a.b
+initial: x
+states:
+  x: {final: true}
+settings:
+  retry_count: {type: integer, nonzero_requires: [retry_intervall]}
+  retry_interval: {type: duration}
+""",
+        6,
+        3,
+        ["requires 'retry_intervall'", "did you mean 'retry_interval'"],
+    ),
+    (
         "SM030",
         """
 machine: a.b

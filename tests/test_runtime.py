@@ -270,9 +270,7 @@ def test_eight_threads_hammer_one_object(write):
     assert len(history) == len(applied) + 1, "an update was lost or doubled"
     assert lc.check_sequence(history) is None
     # compare-and-set: no two moves applied from the same starting status in a row
-    assert sorted(itertools.pairwise(history)) == sorted(
-        (m.source, m.dest) for m in applied
-    )
+    assert sorted(itertools.pairwise(history)) == sorted((m.source, m.dest) for m in applied)
     assert len(applied) > 1000
 
 

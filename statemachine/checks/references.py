@@ -90,3 +90,17 @@ def unused_guard(ctx: Context) -> Iterator[Finding]:
             yield unused_guard.at(
                 guard.location, f"guard '{guard.name}' is declared but no transition uses it"
             )
+
+
+@check("SM025", "unknown-setting")
+def unknown_setting(ctx: Context) -> Iterator[Finding]:
+    """A setting's `nonzero_requires` must name declared settings."""
+    d = ctx.definition
+    for setting in d.settings.values():
+        for name in setting.nonzero_requires:
+            if name not in d.settings:
+                yield unknown_setting.at(
+                    setting.location,
+                    f"setting '{setting.name}' requires '{name}', which is not a declared "
+                    f"setting{suggest(name, d.settings)}",
+                )

@@ -71,6 +71,16 @@ def definition_to_dict(d: Definition) -> dict[str, Any]:
             {"name": a.name, "description": a.description, "evidence": _evidence(a.evidence)}
             for a in d.acknowledgements.values()
         ],
+        "settings": {
+            s.name: {
+                "type": s.type,
+                "minimum": s.minimum,
+                "description": s.description,
+                "nonzero_requires": list(s.nonzero_requires),
+                "evidence": _evidence(s.evidence),
+            }
+            for s in d.settings.values()
+        },
         "mappings": {
             m.name: {
                 "title": m.title,

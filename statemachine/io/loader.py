@@ -21,6 +21,7 @@ from statemachine.model.definition import (
     Group,
     Guard,
     LabelMap,
+    Setting,
     Source,
     State,
     Totality,
@@ -212,6 +213,18 @@ class _Builder:
             aliases=aliases,
             acknowledgements=acks,
             mappings=self.mappings(),
+            settings={
+                name: Setting(
+                    name,
+                    raw["type"],
+                    raw.get("minimum"),
+                    raw.get("description", ""),
+                    tuple(raw.get("nonzero_requires", ())),
+                    _evidence(raw.get("evidence")),
+                    self.key("settings", name),
+                )
+                for name, raw in data.get("settings", {}).items()
+            },
             location=self.value("machine"),
             initial_location=self.value("initial") if "initial" in data else self.key("machine"),
         )

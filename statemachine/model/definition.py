@@ -21,6 +21,7 @@ __all__ = [
     "Group",
     "Guard",
     "LabelMap",
+    "Setting",
     "Source",
     "State",
     "Totality",
@@ -141,6 +142,19 @@ class Acknowledgement:
     location: Location = _no_location()
 
 
+@attrs.frozen
+class Setting:
+    """A setting of the object (a retry count) that a service can validate values against."""
+
+    name: str
+    type: str
+    minimum: int | None = None
+    description: str = ""
+    nonzero_requires: tuple[str, ...] = ()
+    evidence: Evidence | None = None
+    location: Location = _no_location()
+
+
 class Totality(enum.StrEnum):
     """Which states a mapping must cover."""
 
@@ -171,6 +185,10 @@ class LabelMap:
     def where(self, key: str) -> Location:
         return self.entry_locations.get(key, self.location)
 
+    def keys_for(self, label: str) -> tuple[str, ...]:
+        """The states mapped to `label` (the table read backwards)."""
+        return tuple(key for key, labels in self.entries.items() if label in labels)
+
 
 @attrs.frozen
 class Definition:
@@ -192,6 +210,7 @@ class Definition:
         factory=dict, converter=_frozen_map
     )
     mappings: Mapping[str, LabelMap] = attrs.field(factory=dict, converter=_frozen_map)
+    settings: Mapping[str, Setting] = attrs.field(factory=dict, converter=_frozen_map)
     location: Location = _no_location()
     #: where `initial` stands, or the machine name when it is missing
     initial_location: Location = _no_location()

@@ -26,6 +26,7 @@ from statemachine.runtime.machine import (
     LockedLifecycleMachine,
     machine_config,
 )
+from statemachine.runtime.settings import settings_problems
 
 __all__ = ["Lifecycle", "Move", "Step"]
 
@@ -258,6 +259,10 @@ class Lifecycle:
             allowed=self.allowed_from(first.source),
             object_id=object_id,
         )
+
+    def settings_problems(self, values: Mapping[str, Any]) -> list[str]:
+        """Every way `values` breaks the definition's `settings`; empty when valid."""
+        return settings_problems(self.definition, values)
 
     # -- trigger style ------------------------------------------------------------------------
 

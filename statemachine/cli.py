@@ -24,6 +24,7 @@ from statemachine.io.render import (
     stale,
     write,
 )
+from statemachine.model.definition import Definition
 from statemachine.runtime import (
     AcknowledgementStatus,
     DefinitionError,
@@ -43,8 +44,8 @@ class UsageError(Exception):
 
 def _registry(paths: Sequence[str]) -> Registry:
     """Definitions under `paths`, or the bundled machines when none are named."""
+    bundled = bundled_dir()
     if not paths:
-        bundled = bundled_dir()
         return load_registry([bundled], root=bundled.parent)
     resolved = []
     for raw in paths:
@@ -52,7 +53,8 @@ def _registry(paths: Sequence[str]) -> Registry:
         if not path.exists():
             raise UsageError(f"{raw}: no such file or directory")
         resolved.append(path)
-    return load_registry(resolved)
+    # the user's mappings may refer to bundled machines (`values: canonical.call`)
+    return load_registry(resolved, context=load_registry([bundled]).machines)
 
 
 def _format(finding: Finding, fmt: str, strict: bool) -> str:
@@ -111,7 +113,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    registry = _registry(args.paths)
+    registry = _registry(args.sources)
     definition = registry.get(args.name)
     if definition is None:
         raise UsageError(
@@ -141,16 +143,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        found = definition(args.name, [Path(p) for p in args.paths] if args.paths else None)
-    except DefinitionError as err:
-        raise UsageError(str(err)) from None
-    lc = Lifecycle(found, structural=True)
-    try:
-        for status in args.statuses:
-            lc.canonical(status)
-    except (UnknownStatus, AcknowledgementStatus) as err:
-        raise UsageError(str(err)) from None
+    lc = _structural(_definition(args.name, args.sources), args.statuses)
     steps = lc.steps(args.statuses)
     print(f"0: {args.statuses[0]}  (start)")
     for step in steps:
@@ -211,16 +204,11 @@ def _render_path(args: argparse.Namespace, formats: list[str]) -> int:
             "render --path takes one machine NAME: "
             "statemachine render NAME --path created,sent,completed"
         )
-    try:
-        found = definition(args.paths[0], [Path(p) for p in args.source] or None)
-        lc = Lifecycle(found, structural=True)
-        statuses = [s.strip() for s in args.path.split(",") if s.strip()]
-        if not statuses:
-            raise UsageError("--path needs at least one status")
-        for status in statuses:
-            lc.canonical(status)
-    except (DefinitionError, UnknownStatus, AcknowledgementStatus) as err:
-        raise UsageError(str(err)) from None
+    statuses = [s.strip() for s in args.path.split(",") if s.strip()]
+    if not statuses:
+        raise UsageError("--path needs at least one status")
+    found = _definition(args.paths[0], args.sources)
+    _structural(found, statuses)
     graph, error = path_graph(found, statuses)
     out = Path(args.output or ".")
     for fmt in formats:
@@ -240,6 +228,36 @@ def _render_path(args: argparse.Namespace, formats: list[str]) -> int:
         print(f"illegal step: {error}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _definitions_option(parser: argparse.ArgumentParser, flag: str) -> None:
+    parser.add_argument(
+        flag,
+        dest="sources",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="load definitions from PATH instead of the bundled machines",
+    )
+
+
+def _definition(name: str, sources: list[str]) -> Definition:
+    """Machine `name` from `sources` or the bundled machines, ready to run."""
+    try:
+        return definition(name, [Path(p) for p in sources] or None)
+    except DefinitionError as err:
+        raise UsageError(str(err)) from None
+
+
+def _structural(found: Definition, statuses: Sequence[str]) -> Lifecycle:
+    """A lifecycle for `found` to validate `statuses` with, once each is known to be a status."""
+    lc = Lifecycle(found, structural=True)
+    try:
+        for status in statuses:
+            lc.canonical(status)
+    except (UnknownStatus, AcknowledgementStatus) as err:
+        raise UsageError(str(err)) from None
+    return lc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -262,14 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="show one machine as loaded")
     show.add_argument("name", metavar="NAME")
     show.add_argument("--format", choices=["text", "json"], default="text")
-    show.add_argument(
-        "--path",
-        dest="paths",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="load definitions from PATH instead of the bundled machines",
-    )
+    _definitions_option(show, "--path")
     show.set_defaults(func=cmd_show)
 
     validate = sub.add_parser(
@@ -277,14 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("name", metavar="NAME")
     validate.add_argument("statuses", nargs="+", metavar="STATUS")
-    validate.add_argument(
-        "--path",
-        dest="paths",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="load definitions from PATH instead of the bundled machines",
-    )
+    _definitions_option(validate, "--path")
     validate.set_defaults(func=cmd_validate)
 
     render = sub.add_parser(
@@ -315,14 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--path", metavar="S1,S2,...", help="draw one entity's status history on machine NAME"
     )
-    render.add_argument(
-        "--from",
-        dest="source",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="with --path: load NAME from PATH instead of the bundled machines",
-    )
+    _definitions_option(render, "--from")
     render.set_defaults(func=cmd_render)
     return parser
 

@@ -493,3 +493,15 @@ def test_bundled_machines_are_clean():
     assert result.stdout == ""
     strict = run_cli("check", "--strict")
     assert strict.returncode == 0, strict.stdout
+
+
+def test_users_mapping_may_refer_to_bundled_machines(write):
+    path = write(
+        "machine: acme.call\ninitial: ringing\nstates:\n  ringing: {}\n  done: {final: true}\n"
+        "transitions:\n  - {trigger: end, source: ringing, dest: done}\nmappings:\n"
+        "  outcome: {values: canonical.call, total: final, entries: {done: connectd}}\n"
+    )
+    result = run_cli("check", "--format", "json", str(path))
+    findings = json.loads(result.stdout)
+    assert [f["code"] for f in findings] == ["SM061"], findings
+    assert "did you mean 'connected'" in findings[0]["message"]

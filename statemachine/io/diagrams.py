@@ -150,26 +150,20 @@ def _legend(d: Definition, digraph: graphviz.Digraph) -> None:
         legend.node("legend_initial", label="initial state")
         legend.edge("legend_start", "legend_initial", label="start", fontsize="9")
         legend.node("legend_final", label="final state", peripheries="2")
-        legend.node("legend_a", label="state")
-        legend.node("legend_b", label="state")
-        legend.edge(
-            "legend_a",
-            "legend_b",
-            label="trigger [guard]\\ndocumented",
-            fontname=_FONT,
-            fontsize="9",
-        )
-        legend.node("legend_c", label="state")
-        legend.node("legend_d", label="state")
-        legend.edge(
-            "legend_c",
-            "legend_d",
-            label="inferred",
-            style="dashed",
-            fontname=_FONT,
-            fontsize="9",
-            color="#555555",
-        )
+        for key, label, style in (
+            ("documented", "trigger [guard]\\ndocumented", "solid"),
+            ("inferred", "inferred", "dashed"),
+        ):
+            legend.node(f"legend_{key}_from", label="state")
+            legend.node(f"legend_{key}_to", label="state")
+            legend.edge(
+                f"legend_{key}_from",
+                f"legend_{key}_to",
+                label=label,
+                style=style,
+                fontname=_FONT,
+                fontsize="9",
+            )
         for i, group in enumerate(d.groups.values()):
             legend.node(
                 f"legend_group_{group.name}",

@@ -53,9 +53,15 @@ class Registry:
         return self.machines.get(name)
 
 
-def load_registry(paths: Iterable[Path], *, root: Path | None = None) -> Registry:
-    """Load and check every definition under `paths`; cross-machine references are resolved
-    among the machines loaded together."""
+def load_registry(
+    paths: Iterable[Path],
+    *,
+    root: Path | None = None,
+    context: Mapping[str, Definition] | None = None,
+) -> Registry:
+    """Load and check every definition under `paths`. Cross-machine references resolve among
+    the machines loaded together, then among `context` (machines not checked or returned,
+    such as the bundled ones a user's mapping refers to)."""
     loaded: list[Loaded] = []
     for path in definition_files(paths):
         display = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
@@ -77,6 +83,7 @@ def load_registry(paths: Iterable[Path], *, root: Path | None = None) -> Registr
             )
             continue
         machines[d.name] = d
+    known = {**(context or {}), **machines}
     for d in machines.values():
-        findings.extend(check_definition(d, machines))
+        findings.extend(check_definition(d, known))
     return Registry(MappingProxyType(machines), tuple(sorted(set(findings))), tuple(loaded))

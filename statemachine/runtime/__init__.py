@@ -47,7 +47,10 @@ def _bundled() -> Registry:
 def definition(name: str, paths: Iterable[Path] | None = None) -> Definition:
     """The definition of machine `name`, from `paths` or the bundled machines; raises
     `DefinitionError` if it does not exist or has errors."""
-    registry = load_registry(list(paths)) if paths is not None else _bundled()
+    bundled = _bundled()
+    registry = (
+        load_registry(list(paths), context=bundled.machines) if paths is not None else bundled
+    )
     found = registry.get(name)
     if found is None:
         raise DefinitionError(f"unknown machine '{name}'{suggest(name, registry.machines)}")

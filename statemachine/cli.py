@@ -193,8 +193,13 @@ def cmd_render(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED if problems or rendered.dot_missing else EXIT_OK
-    for path in write(rendered):
+    written = write(rendered)
+    for path in written:
         print(f"wrote {path}")
+    print(
+        f"{len(written)} of {len(rendered.files)} diagram file(s) written, the rest unchanged",
+        file=sys.stderr,
+    )
     return EXIT_FAILED if rendered.dot_missing else EXIT_OK
 
 

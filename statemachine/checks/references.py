@@ -8,13 +8,19 @@ from collections.abc import Iterable, Iterator
 from statemachine.checks.finding import Finding, Severity
 from statemachine.checks.rule import Context, check
 
-__all__ = ["suggest"]
+__all__ = ["nearest", "suggest"]
+
+
+def nearest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to `name`, if any is close."""
+    near = difflib.get_close_matches(name, list(known), n=1)
+    return near[0] if near else None
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
     """`; did you mean 'x'?` for the nearest known name, or nothing."""
-    near = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
+    near = nearest(name, known)
+    return f"; did you mean '{near}'?" if near else ""
 
 
 @check("SM020", "unknown-state")

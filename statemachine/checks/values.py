@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from statemachine.checks.finding import Finding
 from statemachine.checks.references import suggest
 from statemachine.checks.rule import Context, check
-from statemachine.model.definition import Definition, LabelMap, Totality
+from statemachine.model.definition import Definition, Totality
 
 
 @check("SM050", "alias-unknown-state")
@@ -41,10 +41,9 @@ def value_shadows_state(ctx: Context) -> Iterator[Finding]:
             )
 
 
-def _keys_machine(ctx: Context, mapping: LabelMap) -> Definition | None:
-    if mapping.keys is None or mapping.keys == ctx.definition.name:
-        return ctx.definition
-    return ctx.machines.get(mapping.keys)
+def _machine(ctx: Context, name: str) -> Definition | None:
+    """This definition or a machine loaded beside it, by name."""
+    return ctx.definition if name == ctx.definition.name else ctx.machines.get(name)
 
 
 @check("SM060", "unknown-machine")
@@ -66,10 +65,8 @@ def mapping_unknown_state(ctx: Context) -> Iterator[Finding]:
     """A mapping's keys must be states of its `keys` machine; with `values`, its labels
     must be states of that machine; with `labels`, every label must be listed there."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _keys_machine(ctx, mapping)
-        targets = ctx.machines.get(mapping.values or "") if mapping.values else None
-        if mapping.values == ctx.definition.name:
-            targets = ctx.definition
+        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
+        targets = _machine(ctx, mapping.values) if mapping.values else None
         for key, labels in mapping.entries.items():
             where = mapping.where(key)
             if keyed is not None and key not in keyed.states:
@@ -98,7 +95,7 @@ def mapping_not_total(ctx: Context) -> Iterator[Finding]:
     """A mapping marked `total: true` must map every state of its `keys` machine;
     `total: final` every final state."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _keys_machine(ctx, mapping)
+        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
         if keyed is None or mapping.total is Totality.PARTIAL:
             continue
         wanted = keyed.final_states if mapping.total is Totality.FINAL else tuple(keyed.states)

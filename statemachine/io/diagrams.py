@@ -37,10 +37,13 @@ def _placeholder(name: str) -> Any:
     return guard
 
 
+def _group_colour(d: Definition, group: str) -> str:
+    return GROUP_COLOURS[list(d.groups).index(group) % len(GROUP_COLOURS)]
+
+
 def _colour(d: Definition, state: str) -> str:
-    groups = list(d.groups)
     own = d.states[state].groups
-    return GROUP_COLOURS[groups.index(own[0]) % len(GROUP_COLOURS)] if own else _NO_GROUP
+    return _group_colour(d, own[0]) if own else _NO_GROUP
 
 
 def _style_name(d: Definition, state: str) -> str:
@@ -69,9 +72,8 @@ def _inferred_pairs(d: Definition) -> set[tuple[str, str]]:
     return {pair for pair, found in kinds.items() if found == {EvidenceKind.INFERRED}}
 
 
-def _graph_machine(
-    d: Definition, engine: Literal["graphviz", "mermaid"]
-) -> tuple[GraphMachine, Any, Any]:
+def _graph_machine(d: Definition, engine: Literal["graphviz", "mermaid"]) -> tuple[Any, Any]:
+    """A model bound to a GraphMachine for `d`, styled, and the model's transitions graph."""
     mermaid = engine == "mermaid"
     config = machine_config(d, {name: _placeholder(name) for name in d.guards})
     if mermaid:  # mermaid cannot dash an edge: say it in the label
@@ -118,7 +120,7 @@ def _graph_machine(
     if not mermaid:
         for src, dst in _inferred_pairs(d):
             graph.custom_styles["edge"][src][dst] = "inferred"
-    return machine, model, graph
+    return model, graph
 
 
 def _title(d: Definition) -> str:
@@ -164,11 +166,11 @@ def _legend(d: Definition, digraph: graphviz.Digraph) -> None:
                 fontname=_FONT,
                 fontsize="9",
             )
-        for i, group in enumerate(d.groups.values()):
+        for group in d.groups.values():
             legend.node(
                 f"legend_group_{group.name}",
                 label=f"group: {group.title or group.name}",
-                fillcolor=GROUP_COLOURS[i % len(GROUP_COLOURS)],
+                fillcolor=_group_colour(d, group.name),
             )
         notes = [f"alias {a.name} = {a.state}" for a in d.aliases.values()]
         notes += [
@@ -196,13 +198,13 @@ def _digraph(d: Definition, model: Any) -> graphviz.Digraph:
 
 def dot_source(d: Definition) -> str:
     """The lifecycle as Graphviz DOT, deterministic for a given definition."""
-    _, model, _ = _graph_machine(d, "graphviz")
+    model, _ = _graph_machine(d, "graphviz")
     return str(_digraph(d, model).source)
 
 
 def mermaid_source(d: Definition) -> str:
     """The lifecycle as a Mermaid state diagram, with final states marked `--> [*]`."""
-    _, model, _ = _graph_machine(d, "mermaid")
+    model, _ = _graph_machine(d, "mermaid")
     source: str = model.get_graph().source
     finals = "".join(f"\n  {name} --> [*]" for name in d.final_states)
     return source + finals + "\n"
@@ -213,7 +215,7 @@ def path_graph(d: Definition, statuses: Sequence[str]) -> tuple[graphviz.Digraph
     reached marked active, and the first illegal step as a red edge. Returns the graph and
     the rejection message, if any."""
     lc = Lifecycle(d, structural=True)
-    _, model, graph = _graph_machine(d, "graphviz")
+    model, graph = _graph_machine(d, "graphviz")
     steps = lc.steps(statuses)
     reached = lc.canonical(statuses[0])
     for step in steps:

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 from transitions.core import EventData
 
-from statemachine.checks.references import suggest
+from statemachine.checks.references import nearest
 from statemachine.model.definition import Definition
 from statemachine.runtime.errors import (
     AcknowledgementStatus,
@@ -148,13 +148,6 @@ class Lifecycle:
         nexts = self._lookup.get(source)
         return nexts is not None and dest in nexts
 
-    def moves(self, source: str, dest: str) -> tuple[Move, ...]:
-        """Every transition from `source` to `dest`, in definition order."""
-        src, dst = self.definition.resolve(source), self.definition.resolve(dest)
-        if src is None or dst is None:
-            return ()
-        return self._moves[src].get(dst, ())
-
     def allowed_from(self, status: str) -> tuple[str, ...]:
         """The states reachable in one move from `status`."""
         state = self.definition.resolve(status)
@@ -288,12 +281,12 @@ class Lifecycle:
                 source=status,
                 object_id=object_id,
             )
-        known = [*d.states, *d.aliases]
-        hint = suggest(status, known)
+        near = nearest(status, [*d.states, *d.aliases])
+        hint = f"; did you mean '{near}'?" if near else ""
         return UnknownStatus(
             f"{self.name}: unknown status '{status}'{hint}",
             status=status,
-            suggestions=[hint.split("'")[1]] if hint else [],
+            suggestions=[near] if near else [],
             machine=self.name,
             source=status,
             object_id=object_id,

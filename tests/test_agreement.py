@@ -98,7 +98,7 @@ def test_legal_walks_are_accepted(case: tuple[str, list[str]]) -> None:
     """Random sequences are mostly illegal; also walk the trigger side and replay it."""
     name, seeds = case
     lc = lifecycle(name)
-    walk = [lc.definition.initial]
+    walk = [lc.initial]
     for seed in seeds:
         options = sorted(trigger_reachable(name, walk[-1]))
         if not options:

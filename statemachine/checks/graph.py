@@ -3,48 +3,31 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 
 from statemachine.checks.finding import Finding
 from statemachine.checks.rule import Context, check
-from statemachine.model.definition import Definition, Transition
+from statemachine.graph import graph_of
+from statemachine.model.definition import Transition
 
-__all__ = ["reachable"]
-
-
-def _edges(definition: Definition) -> Iterator[Transition]:
-    known = definition.states
-    return (t for t in definition.transitions if t.source in known and t.dest in known)
-
-
-def reachable(start: Iterable[str], successors: Mapping[str, set[str]]) -> set[str]:
-    """Every state reachable from `start` along `successors`, `start` included."""
-    seen = set(start)
-    todo = list(seen)
-    while todo:
-        for nxt in successors.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+__all__: list[str] = []
 
 
 @check("SM030", "unreachable-state")
 def unreachable_state(ctx: Context) -> Iterator[Finding]:
-    """Every state must be reachable from the initial state; an unreachable one is either
+    """Every state must be reachable from an entry state; an unreachable one is either
     a missing transition or a state that does not belong in this lifecycle."""
     d = ctx.definition
-    if d.initial is None or d.initial not in d.states:
+    graph = graph_of(d)
+    if not graph.entries or len(graph.entries) != len(d.initial):
         return
-    forward: dict[str, set[str]] = defaultdict(set)
-    for t in _edges(d):
-        forward[t.source].add(t.dest)
-    seen = reachable([d.initial], forward)
+    seen = graph.entered
+    entry = "the initial state" if len(d.initial) == 1 else "any of the entry states"
     for name, state in d.states.items():
         if name not in seen:
             yield unreachable_state.at(
                 state.location,
-                f"state '{name}' cannot be reached from the initial state '{d.initial}'; "
+                f"state '{name}' cannot be reached from {entry} {', '.join(map(repr, d.initial))}; "
                 "add a transition into it or remove it",
             )
 
@@ -54,11 +37,8 @@ def no_way_out(ctx: Context) -> Iterator[Finding]:
     """From every non-final state some final state must be reachable, or an entity that
     enters it is stuck for ever."""
     d = ctx.definition
-    backward: dict[str, set[str]] = defaultdict(set)
-    for t in _edges(d):
-        backward[t.dest].add(t.source)
     finals = d.final_states
-    can_finish = reachable(finals, backward)
+    can_finish = graph_of(d).finishing
     for name, state in d.states.items():
         if name not in can_finish:
             what = "no final state exists" if not finals else "no final state can be reached"

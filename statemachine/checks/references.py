@@ -46,15 +46,16 @@ def bad_initial(ctx: Context) -> Iterator[Finding]:
     """The machine must name its initial state with `initial`, and it must be a declared,
     non-final state."""
     d = ctx.definition
-    if d.initial is None:
+    if not d.initial:
         yield bad_initial.at(
             d.initial_location, "no `initial` state; add `initial: <state>` at the top level"
         )
-    elif d.initial not in d.states:
-        yield bad_initial.at(
-            d.initial_location,
-            f"initial state '{d.initial}' is not a state{suggest(d.initial, d.states)}",
-        )
+    for entry in d.initial:
+        if entry not in d.states:
+            yield bad_initial.at(
+                d.initial_location,
+                f"initial state '{entry}' is not a state{suggest(entry, d.states)}",
+            )
 
 
 @check("SM022", "unknown-group")

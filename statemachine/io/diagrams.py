@@ -191,7 +191,8 @@ def _digraph(d: Definition, model: Any) -> graphviz.Digraph:
     digraph.node(
         "__start__", label="", shape="circle", style="filled", fillcolor="black", width="0.2"
     )
-    digraph.edge("__start__", str(d.initial))
+    for entry in d.initial:
+        digraph.edge("__start__", entry)
     _legend(d, digraph)
     return digraph
 

@@ -26,7 +26,8 @@ def definition_to_dict(d: Definition) -> dict[str, Any]:
             {"id": s.id, "title": s.title, "provider": s.provider, "file": s.file}
             for s in d.sources
         ],
-        "initial": d.initial,
+        "initial": d.start,
+        "entries": list(d.initial),
         "groups": {
             g.name: {
                 "title": g.title,

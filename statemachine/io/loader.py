@@ -82,6 +82,7 @@ class _Builder:
             states[name] = State(
                 name=name,
                 final=raw.get("final", False),
+                reported=raw.get("reported", True),
                 description=raw.get("description", ""),
                 next=raw.get("next", ""),
                 groups=tuple(raw.get("groups", ())),

@@ -148,7 +148,7 @@ def index_markdown(machines: Sequence[Definition], out: Path, formats: Sequence[
         lines += ["Files: " + ", ".join(sources), ""]
         lines += ["| state | final | groups | description |", "| --- | --- | --- | --- |"]
         for s in d.states.values():
-            initial = " (initial)" if s.name == d.initial else ""
+            initial = " (initial)" if s.name in d.initial else ""
             lines.append(
                 f"| `{s.name}`{initial} | {'yes' if s.final else 'no'} | "
                 f"{', '.join(s.groups)} | {_cell(s.description)} |"

@@ -35,6 +35,12 @@ def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
+def _entries(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _no_location() -> Any:
     return attrs.field(default=_NOWHERE, eq=False, repr=False)
 
@@ -88,6 +94,8 @@ class State:
     next: str = ""
     groups: tuple[str, ...] = ()
     stale_after: timedelta | None = None
+    #: False when the provider never delivers this status (an inferred in-between step)
+    reported: bool = True
     evidence: Evidence | None = None
     location: Location = _no_location()
 
@@ -197,7 +205,8 @@ class Definition:
     name: str
     states: Mapping[str, State] = attrs.field(converter=_frozen_map)
     transitions: tuple[Transition, ...] = ()
-    initial: str | None = None
+    #: the entry states: a new entity starts in any of them (the first is transitions' initial)
+    initial: tuple[str, ...] = attrs.field(default=(), converter=_entries)
     title: str = ""
     object: str = ""
     field: str = "status"
@@ -214,6 +223,8 @@ class Definition:
     location: Location = _no_location()
     #: where `initial` stands, or the machine name when it is missing
     initial_location: Location = _no_location()
+    #: what is derived from this definition once and shared (its graph); not part of equality
+    derived: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -222,6 +233,11 @@ class Definition:
     @property
     def provider(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def start(self) -> str | None:
+        """The first entry state (transitions' `initial`), or None when there is none."""
+        return self.initial[0] if self.initial else None
 
     @property
     def final_states(self) -> tuple[str, ...]:

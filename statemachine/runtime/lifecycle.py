@@ -86,9 +86,9 @@ class Lifecycle:
         """Build the machine. Every guard the definition uses must be in `guards`, else
         `GuardNotRegistered`; `structural=True` instead builds a machine for `check`,
         `is_allowed` and `check_sequence` only, whose guards raise if evaluated."""
-        if definition.initial is None:
+        if definition.start is None:
             raise DefinitionError(f"{definition.name}: no initial state")
-        self.initial: str = definition.initial
+        self.initial: str = definition.start
         guards = dict(guards or {})
         used = sorted({c for t in definition.transitions for c in t.conditions})
         missing = [name for name in used if name not in guards]

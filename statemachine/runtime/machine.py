@@ -42,7 +42,7 @@ def machine_config(definition: Definition, guards: Mapping[str, Guard]) -> dict[
             }
             for t in definition.transitions
         ],
-        "initial": definition.initial,
+        "initial": definition.start,
         "model_attribute": definition.field,
         "auto_transitions": False,
         "send_event": True,

@@ -1,0 +1,45 @@
+"""The `statemachine` command: one module per subcommand, each registering its own parser.
+
+A command module imports only `argparse` and this package at the top; what it runs with is
+imported inside its `run`, so a command pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from statemachine.cli.common import EXIT_OK, EXIT_USAGE, UsageError
+
+__all__ = ["main"]
+
+#: the subcommands, in the order `--help` lists them: module `statemachine.cli.<name>`
+COMMANDS = ("check", "listing", "show", "validate", "render")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statemachine",
+        description="Explicit status lifecycles for voice-AI and telephony platforms.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"statemachine.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except UsageError as err:
+        print(f"statemachine: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `statemachine list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return code

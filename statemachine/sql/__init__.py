@@ -1,0 +1,1 @@
+"""SQL generated from a definition: the audit query and PostgreSQL enforcement."""

@@ -199,9 +199,8 @@ class Lifecycle:
         with `ignore_repeat=True`. Guards receive an EventData with `model=obj` and `data` as
         kwargs. An object whose field is missing or None starts at the initial state.
         """
-        lock = self._locks[id(obj) % _LOCK_STRIPES]
-        with lock:
-            current = getattr(obj, self.field, None)
+        with self.lock_for(obj, object_id):
+            current = self.read_status(obj)
             if expected is not None and current != expected:
                 raise StatusConflict(
                     f"{self.name}: status of {object_id or 'object'} is {current}, "
@@ -214,7 +213,7 @@ class Lifecycle:
             if current is None:
                 current = self.initial
                 if self.canonical(dest) == current:
-                    setattr(obj, self.field, current)
+                    self.write_status(obj, current)
                     return None
             try:
                 move = self._lookup[current][dest]
@@ -225,8 +224,20 @@ class Lifecycle:
                 raise err from None
             if move.conditions:
                 move = self._guarded(obj, move, object_id, data)
-            setattr(obj, self.field, move.dest)
+            self.write_status(obj, move.dest)
             return move
+
+    def lock_for(self, obj: Any, object_id: object = None) -> threading.Lock:
+        """The lock that serialises status changes of `obj` (or of the entity `object_id`)."""
+        return self._locks[id(obj) % _LOCK_STRIPES]
+
+    def read_status(self, obj: Any) -> Any:
+        """The status `obj` holds in the definition's field (None when it holds none)."""
+        return getattr(obj, self.field, None)
+
+    def write_status(self, obj: Any, status: str) -> None:
+        """Store `status` in `obj`'s field."""
+        setattr(obj, self.field, status)
 
     def _guarded(self, obj: Any, first: Move, object_id: object, data: dict[str, Any]) -> Move:
         machine = self.machine

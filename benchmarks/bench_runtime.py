@@ -2,11 +2,12 @@
 
     python benchmarks/bench_runtime.py [--events N] [--objects N]
 
-Prints ns per event for each way of validating the same stream of legal DialNexa call
-events, their ratios, and the memory each tracked object costs. Targets (issue #3):
-`check` within 3x of a bare set-membership loop and at least 20x faster than a bare
-transitions trigger; `advance` adds no per-object memory; the trigger style adds at most
-10% over bare transitions.
+Prints ns per event (median of the repeats) for each way of validating the same stream of
+legal DialNexa call events, their ratios, and the memory each tracked object costs. Targets
+(issue #3): `check` within 3x of a bare set-membership loop and at least 20x faster than a
+bare transitions trigger; `advance` adds no per-object memory; the trigger style adds at most
+10% over bare transitions. Issue #8: `classify` within 2x of `check`; `apply` within 10x of
+the floor; `apply` keeps nothing per object beyond the status and the last key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import statistics
 import sys
 import time
 import tracemalloc
@@ -25,25 +27,29 @@ from transitions import Machine
 from statemachine.runtime import lifecycle
 from statemachine.runtime.machine import machine_config
 
+#: what one kept key costs: a 3-tuple holding an int (seq) and two None
+KEY_BYTES = sys.getsizeof((1, None, None)) + sys.getsizeof(10**6)
+
 
 class Call:
     """A plain object as a service stores it."""
 
-    __slots__ = ("__dict__", "status")
+    __slots__ = ("__dict__", "last_key", "status")
 
     def __init__(self, status: str) -> None:
         self.status = status
+        self.last_key: object = None
 
 
-def best_of(repeats: int, func: Callable[[], None], events: int) -> float:
-    """Best ns per event over `repeats` runs (the least disturbed by the machine)."""
-    best = float("inf")
+def median_of(repeats: int, func: Callable[[], None], events: int) -> float:
+    """Median ns per event over `repeats` runs."""
+    times = []
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter_ns()
         func()
-        best = min(best, (time.perf_counter_ns() - start) / events)
-    return best
+        times.append((time.perf_counter_ns() - start) / events)
+    return statistics.median(times)
 
 
 def memory_per_object(make: Callable[[int], list[Any]], count: int) -> float:
@@ -106,15 +112,40 @@ def main() -> int:
             obj.status = s
             adv(obj, d)
 
-    rows = [
-        ("set membership (floor)", best_of(args.repeats, floor, n)),
-        ("status style: check()", best_of(args.repeats, check, n)),
-        ("status style: advance()", best_of(args.repeats, advance, n)),
-        ("bare transitions trigger", best_of(args.repeats, trigger_loop(bare_model), n)),
-        ("trigger style (ours)", best_of(args.repeats, trigger_loop(ours_model), n)),
-        ("trigger style, locked", best_of(args.repeats, trigger_loop(locked_model), n)),
+    def classify() -> None:
+        cl = lc.classify
+        for s, d in pairs:
+            cl(s, d)
+
+    def apply() -> None:
+        app = lc.apply
+        for obj, (s, d) in zip(objects, pairs, strict=True):
+            obj.status = s
+            app(obj, d)
+
+    def apply_keyed() -> None:
+        app = lc.apply
+        for seq, (obj, (s, d)) in enumerate(zip(objects, pairs, strict=True)):
+            obj.status = s
+            obj.last_key = None
+            app(obj, d, seq=seq, key_field="last_key")
+
+    timed = [
+        ("set membership (floor)", floor),
+        ("status style: check()", check),
+        ("status style: classify()", classify),
+        ("status style: advance()", advance),
+        ("status style: apply()", apply),
+        ("apply(seq=, key_field=)", apply_keyed),
+        ("bare transitions trigger", trigger_loop(bare_model)),
+        ("trigger style (ours)", trigger_loop(ours_model)),
+        ("trigger style, locked", trigger_loop(locked_model)),
     ]
-    floor_ns, check_ns, bare_ns, ours_ns = rows[0][1], rows[1][1], rows[3][1], rows[4][1]
+    rows = [(name, median_of(args.repeats, func, n)) for name, func in timed]
+    ns = dict(rows)
+    floor_ns, check_ns = ns["set membership (floor)"], ns["status style: check()"]
+    bare_ns, ours_ns = ns["bare transitions trigger"], ns["trigger style (ours)"]
+    classify_ns, apply_ns = ns["status style: classify()"], ns["status style: apply()"]
 
     plain = memory_per_object(lambda k: [Call("created") for _ in range(k)], args.objects)
 
@@ -130,10 +161,24 @@ def main() -> int:
         m.add_model(calls)
         return calls
 
+    def applied(k: int) -> list[Call]:
+        calls = [Call("created") for _ in range(k)]
+        for c in calls:
+            lc.apply(c, "sent")
+        return calls
+
+    def applied_keyed(k: int) -> list[Call]:
+        calls = [Call("created") for _ in range(k)]
+        for seq, c in enumerate(calls):
+            lc.apply(c, "sent", seq=seq, key_field="last_key")
+        return calls
+
     with_advance = memory_per_object(advanced, args.objects)
+    with_apply = memory_per_object(applied, args.objects)
+    with_apply_key = memory_per_object(applied_keyed, args.objects)
     with_add_model = memory_per_object(registered, args.objects)
 
-    print(f"python {sys.version.split()[0]}, {n} events of dialnexa.call, best of {args.repeats}")
+    print(f"python {sys.version.split()[0]}, {n} events of dialnexa.call, median of {args.repeats}")
     print()
     print("| path | ns/event | x floor | bare trigger / this |")
     print("| --- | ---: | ---: | ---: |")
@@ -144,6 +189,8 @@ def main() -> int:
     print("| --- | ---: |")
     print(f"| plain object | {plain:,.0f} |")
     print(f"| plain object after advance() | {with_advance:,.0f} |")
+    print(f"| plain object after apply() | {with_apply:,.0f} |")
+    print(f"| plain object after apply(seq=, key_field=) | {with_apply_key:,.0f} |")
     print(f"| registered with Machine.add_model | {with_add_model:,.0f} |")
     print()
     targets = [
@@ -157,6 +204,26 @@ def main() -> int:
             "advance() adds no per-object memory",
             with_advance - plain < 1,
             f"{with_advance - plain:+.0f} B",
+        ),
+        (
+            "classify() within 2x of check()",
+            classify_ns <= 2 * check_ns,
+            f"{classify_ns / check_ns:.2f}x",
+        ),
+        (
+            "apply() within 10x of the floor",
+            apply_ns <= 10 * floor_ns,
+            f"{apply_ns / floor_ns:.1f}x",
+        ),
+        (
+            "apply() adds no per-object memory",
+            with_apply - plain < 1,
+            f"{with_apply - plain:+.0f} B",
+        ),
+        (
+            "apply(key_field=) keeps only the last key",
+            with_apply_key - plain <= KEY_BYTES,
+            f"{with_apply_key - plain:+.0f} B (a key: {KEY_BYTES} B)",
         ),
         (
             "trigger style <= 10% over bare transitions",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from statemachine import RULES
+from statemachine.io.registry import RULES
 from tests.conftest import run_cli
 
 # (code, definition, line, col, words the message must contain)
@@ -116,7 +116,7 @@ states:
         ["initial state 'strat'", "did you mean 'start'"],
     ),
     (
-        "SM021",
+        "SM012",
         """
 machine: a.b
 states:
@@ -124,7 +124,7 @@ states:
 """,
         1,
         1,
-        ["no `initial` state"],
+        ["needs the key 'initial'"],
     ),
     (
         "SM022",
@@ -308,6 +308,38 @@ transitions:
         ["dunder"],
     ),
     (
+        "SM041",
+        """
+machine: a.b
+initial: ringing
+states:
+  ringing: {}
+  no-answer: {final: true}
+  no_answer: {final: true}
+transitions:
+  - {source: ringing, dest: no-answer}
+  - {source: ringing, dest: no_answer}
+""",
+        6,
+        3,
+        ["state 'no_answer' differs from state 'no-answer' only in case or punctuation"],
+    ),
+    (
+        "SM042",
+        """
+machine: a.b
+initial: queued
+states:
+  queued: {}
+  \u0441ancelled: {final: true}
+transitions:
+  - {source: queued, dest: \u0441ancelled}
+""",
+        5,
+        3,
+        ["mixes scripts (Cyrillic, Latin)", "(Cyrillic)"],
+    ),
+    (
         "SM050",
         """
 machine: a.b
@@ -441,7 +473,7 @@ def test_rule_reports_code_line_and_column(write, code, text, line, col, words):
 
 
 def test_every_rule_has_a_case_and_a_docstring():
-    tested = {case[0] for case in CASES} | {"SM080"}
+    tested = {case[0] for case in CASES} | {"SM080", "SM081"}
     assert tested == set(RULES), set(RULES) ^ tested
     for rule in RULES.values():
         assert len(rule.doc) > 20, rule.code
@@ -505,3 +537,39 @@ def test_users_mapping_may_refer_to_bundled_machines(write):
     findings = json.loads(result.stdout)
     assert [f["code"] for f in findings] == ["SM061"], findings
     assert "did you mean 'connected'" in findings[0]["message"]
+
+
+def test_sm081_a_users_machine_may_not_take_a_bundled_name(write):
+    path = write("machine: dialnexa.call\ninitial: x\nstates:\n  x: {final: true}\n")
+    result = run_cli("check", "--format", "json", str(path))
+    findings = json.loads(result.stdout)
+    assert [(f["code"], f["line"], f["col"]) for f in findings] == [("SM081", 1, 10)], findings
+    assert "has the name of a bundled machine" in findings[0]["message"]
+    assert result.returncode == 1
+    # the bundled machines checked as themselves are not a user's
+    assert run_cli("check", "machines").returncode == 0
+
+
+def test_github_format_escapes_every_field(tmp_path):
+    path = tmp_path / "a,b:c%.yaml"
+    path.write_text("machine: a.b\ninitial: '100%'\nstates:\n  x: {final: true}\n")
+    result = run_cli("check", "--format", "github", str(path))
+    line = result.stdout.strip()
+    assert line.startswith(f"::error file={tmp_path}/a%2Cb%3Ac%25.yaml,line=2,col=10,title=SM021::")
+    assert "initial state '100%25'" in line
+
+
+def test_text_output_cannot_forge_a_finding_or_send_escapes(write):
+    path = write(
+        "machine: a.b\ninitial: x\nstates:\n  x: {}\n  y: {final: true}\ntransitions:\n"
+        '  - {source: x, dest: "y\\ninjected.yaml:1:1: SM000 forged\\e[2J"}\n'
+    )
+    result = run_cli("check", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith(f"{path}:") for line in lines), lines
+    assert "\x1b" not in result.stdout
+    assert "\\ninjected.yaml:1:1: SM000 forged\\x1b[2J" in result.stdout
+    data = json.loads(run_cli("check", "--format", "json", str(path)).stdout)
+    (message,) = [f["message"] for f in data if f["code"] == "SM020"]
+    assert "'y\ninjected.yaml:1:1: SM000 forged\x1b[2J'" in message  # JSON stays exact

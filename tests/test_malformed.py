@@ -13,6 +13,10 @@ BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
+MERGE_BOMB = "a0: &a0 {k: v}\n" + "".join(
+    f"a{i}: &a{i}\n  <<: [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 30)
+)
+
 CORPUS: dict[str, bytes] = {
     "empty": b"",
     "only_comment": b"# nothing here\n",
@@ -37,6 +41,19 @@ CORPUS: dict[str, bytes] = {
     "number_state_name": b"machine: a.b\ninitial: x\nstates:\n  x: {final: true}\n  42: {}\n",
     "null_everything": b"machine:\nstates:\ntransitions:\n",
     "huge_string": b"machine: '" + b"a" * 100_000 + b"'\nstates: {x: {}}\n",
+    "merge_bomb": MERGE_BOMB.encode(),
+    "tagged_values": (
+        b"machine: a.b\ninitial: x\nstates:\n  x: {final: !!bool x}\n"
+        b"title: !!int x\nobject: !!float x\nfield: !!timestamp x\ndescription: !!int ''\n"
+    ),
+    "invalid_dates": b"machine: a.b\ninitial: x\nstates:\n  x: {description: 2024-13-01}\n"
+    b"title: 2024-02-30\n",
+    "huge_integer": b"machine: a.b\ninitial: x\nstates:\n  x: {final: " + b"9" * 5000 + b"}\n",
+    "tagged_key": b"machine: a.b\ninitial: x\nstates:\n  !!int x: {final: true}\n",
+    "set_tag": b"machine: a.b\nstates: !!set {x, y}\n",
+    "undefined_alias": b"machine: a.b\nstates: *nowhere\n",
+    "recursive_alias": b"machine: a.b\nstates: &s {x: *s}\n",
+    "merge_of_scalar": b"machine: a.b\nstates: {<<: 5}\n",
 }
 
 

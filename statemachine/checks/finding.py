@@ -1,31 +1,7 @@
-"""A finding: one problem in a definition, at one place."""
+"""A finding: one problem in a definition, at one place (defined in `statemachine.model`)."""
 
 from __future__ import annotations
 
-import enum
-
-import attrs
-
-from statemachine.model.location import Location
+from statemachine.model.finding import Finding, Severity
 
 __all__ = ["Finding", "Severity"]
-
-
-class Severity(enum.StrEnum):
-    """How bad a finding is: an error fails `check`; a warning only with `--strict`."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@attrs.frozen(order=True)
-class Finding:
-    """One problem found at one location, with a stable code."""
-
-    location: Location
-    code: str
-    message: str
-    severity: Severity = Severity.ERROR
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.code} {self.message}"

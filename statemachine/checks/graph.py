@@ -23,11 +23,12 @@ def unreachable_state(ctx: Context) -> Iterator[Finding]:
         return
     seen = graph.entered
     entry = "the initial state" if len(d.initial) == 1 else "any of the entry states"
+    entries = ", ".join(map(repr, d.initial))
     for name, state in d.states.items():
         if name not in seen:
             yield unreachable_state.at(
                 state.location,
-                f"state '{name}' cannot be reached from {entry} {', '.join(map(repr, d.initial))}; "
+                f"state '{name}' cannot be reached from {entry} {entries}; "
                 "add a transition into it or remove it",
             )
 
@@ -75,11 +76,12 @@ def nondeterministic(ctx: Context) -> Iterator[Finding]:
         dests = sorted({t.dest for t in group})
         if len(dests) < 2:
             continue
+        leads = ", ".join(dests)
         for t in group[:-1]:
             if not t.conditions:
                 yield nondeterministic.at(
                     t.where("trigger"),
-                    f"trigger '{trigger}' from '{source}' leads to {', '.join(dests)} and this "
+                    f"trigger '{trigger}' from '{source}' leads to {leads} and this "
                     f"transition to '{t.dest}' has no condition to choose; add `conditions` "
                     "or rename one trigger",
                 )

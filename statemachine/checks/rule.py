@@ -1,4 +1,4 @@
-"""Rules: the stable codes a finding carries, and their registry."""
+"""Definition checks: what a check sees, and the decorator that registers one as a rule."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from types import MappingProxyType
 
 import attrs
 
-from statemachine.checks.finding import Finding, Severity
 from statemachine.model.definition import Definition
-from statemachine.model.location import Location
+from statemachine.model.finding import RULES, Finding, Rule, Severity, register, rule
 
 __all__ = ["RULES", "Check", "Context", "Rule", "check", "rule"]
 
@@ -25,39 +24,10 @@ class Context:
 Check = Callable[[Context], Iterator[Finding]]
 
 
-@attrs.frozen
-class Rule:
-    """A stable code, a short name, a severity and the text that explains it."""
-
-    code: str
-    name: str
-    doc: str
-    severity: Severity = Severity.ERROR
-    check: Check | None = attrs.field(default=None, eq=False, repr=False)
-
-    def at(self, location: Location, message: str) -> Finding:
-        """A finding of this rule at `location`."""
-        return Finding(location, self.code, message, self.severity)
-
-
-RULES: dict[str, Rule] = {}
-
-
-def rule(code: str, name: str, doc: str, severity: Severity = Severity.ERROR) -> Rule:
-    """Register a rule that the loader reports (no check function)."""
-    if code in RULES:
-        raise ValueError(f"rule {code} registered twice")
-    RULES[code] = Rule(code, name, doc, severity)
-    return RULES[code]
-
-
 def check(code: str, name: str, severity: Severity = Severity.ERROR) -> Callable[[Check], Rule]:
     """Register a definition check; its docstring explains the rule."""
 
-    def register(func: Check) -> Rule:
-        if code in RULES:
-            raise ValueError(f"rule {code} registered twice")
-        RULES[code] = Rule(code, name, (func.__doc__ or "").strip(), severity, func)
-        return RULES[code]
+    def add(func: Check) -> Rule:
+        return register(Rule(code, name, (func.__doc__ or "").strip(), severity, func))
 
-    return register
+    return add

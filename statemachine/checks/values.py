@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from statemachine.checks.finding import Finding
-from statemachine.checks.references import suggest
+from statemachine.checks.references import Vocabulary
 from statemachine.checks.rule import Context, check
 from statemachine.model.definition import Definition, Totality
 
@@ -14,12 +14,13 @@ from statemachine.model.definition import Definition, Totality
 def alias_unknown_state(ctx: Context) -> Iterator[Finding]:
     """An alias must point at a declared state (not at another alias)."""
     d = ctx.definition
+    states = Vocabulary(d.states)
     for alias in d.aliases.values():
         if alias.state not in d.states:
             yield alias_unknown_state.at(
                 alias.location,
                 f"alias '{alias.name}' points at '{alias.state}', which is not a state"
-                + suggest(alias.state, d.states),
+                + states.suggest(alias.state),
             )
 
 
@@ -50,13 +51,14 @@ def _machine(ctx: Context, name: str) -> Definition | None:
 def unknown_machine(ctx: Context) -> Iterator[Finding]:
     """A mapping's `keys` and `values` must name a machine that is loaded beside it."""
     known = set(ctx.machines) | {ctx.definition.name}
+    names = Vocabulary(known)
     for mapping in ctx.definition.mappings.values():
         for role, name in (("keys", mapping.keys), ("values", mapping.values)):
             if name is not None and name not in known:
                 yield unknown_machine.at(
                     mapping.location,
                     f"mapping '{mapping.name}' {role} refers to machine '{name}', which is not "
-                    f"loaded{suggest(name, known)}; check it together with that machine",
+                    f"loaded{names.suggest(name)}; check it together with that machine",
                 )
 
 
@@ -67,26 +69,29 @@ def mapping_unknown_state(ctx: Context) -> Iterator[Finding]:
     for mapping in ctx.definition.mappings.values():
         keyed = _machine(ctx, mapping.keys or ctx.definition.name)
         targets = _machine(ctx, mapping.values) if mapping.values else None
+        keys = Vocabulary(keyed.states if keyed else ())
+        values = Vocabulary(targets.states if targets else ())
+        labels_known = Vocabulary(mapping.labels)
         for key, labels in mapping.entries.items():
             where = mapping.where(key)
             if keyed is not None and key not in keyed.states:
                 yield mapping_unknown_state.at(
                     where,
                     f"mapping '{mapping.name}' maps '{key}', which is not a state of "
-                    f"{keyed.name}{suggest(key, keyed.states)}",
+                    f"{keyed.name}{keys.suggest(key)}",
                 )
             for label in labels:
                 if targets is not None and label not in targets.states:
                     yield mapping_unknown_state.at(
                         where,
                         f"mapping '{mapping.name}' maps '{key}' to '{label}', which is not a "
-                        f"state of {targets.name}{suggest(label, targets.states)}",
+                        f"state of {targets.name}{values.suggest(label)}",
                     )
                 elif mapping.labels and label not in mapping.labels:
                     yield mapping_unknown_state.at(
                         where,
                         f"mapping '{mapping.name}' maps '{key}' to '{label}', which is not one "
-                        f"of its `labels`{suggest(label, mapping.labels)}",
+                        f"of its `labels`{labels_known.suggest(label)}",
                     )
 
 

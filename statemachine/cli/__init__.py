@@ -17,7 +17,17 @@ from statemachine.cli.common import EXIT_OK, EXIT_USAGE, UsageError
 __all__ = ["main"]
 
 #: the subcommands, in the order `--help` lists them: module `statemachine.cli.<name>`
-COMMANDS = ("check", "listing", "show", "validate", "render")
+COMMANDS = ("check", "listing", "show", "validate", "replay", "paths", "render", "audit", "sql")
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import version
+
+        print(f"statemachine {version('statemachine')}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="statemachine",
         description="Explicit status lifecycles for voice-AI and telephony platforms.",
     )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"statemachine.cli.{name}").register(sub)

@@ -16,31 +16,43 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    check = sub.add_parser("check", help="check definitions (default: the bundled machines)")
+    check = sub.add_parser(
+        "check",
+        help="check definitions (default: the folders [tool.statemachine] in pyproject.toml "
+        "names, else the bundled machines)",
+    )
     check.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or directories")
     check.add_argument("--format", choices=["text", "json", "github"], default="text")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--only-configured",
+        action="store_true",
+        help="ignore named files outside the configured definition folders (the pre-commit hook)",
+    )
     check.set_defaults(run=run)
 
 
 def _format(finding: Finding, fmt: str, strict: bool) -> str:
     from statemachine.checks.finding import Severity
+    from statemachine.cli.output import github_annotation, printable
 
     severity = Severity.ERROR if strict else finding.severity
     loc = finding.location
     if fmt == "github":
-        message = finding.message.replace("%", "%25").replace("\n", "%0A")
-        return (
-            f"::{severity} file={loc.file},line={loc.line},col={loc.col},"
-            f"title={finding.code}::{message}"
+        return github_annotation(
+            str(severity), loc.file, loc.line, loc.col, finding.code, finding.message
         )
-    return f"{finding}" if severity is finding.severity else f"{finding} [{severity}]"
+    line = printable(str(finding))
+    return line if severity is finding.severity else f"{line} [{severity}]"
 
 
 def run(args: argparse.Namespace) -> int:
     from statemachine.checks.finding import Severity
 
-    found = registry(args.paths)
+    found = registry(args.paths, only_configured=args.only_configured)
+    if not found.files and args.only_configured:
+        print("no definition files among the files named", file=sys.stderr)
+        return EXIT_OK
     if not found.files:
         raise UsageError("no definition files (*.yaml, *.yml) found in " + " ".join(args.paths))
     findings = found.findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,21 +31,56 @@ class UsageError(Exception):
     """Bad arguments or an unreadable path: exit 2."""
 
 
-def registry(paths: Sequence[str]) -> Registry:
-    """Definitions under `paths`, or the bundled machines when none are named."""
-    from statemachine.io.registry import bundled_dir, load_registry
+def _existing(raw: str) -> Path:
+    path = Path(raw)
+    if not path.exists():
+        raise UsageError(f"{raw}: no such file or directory")
+    return path
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it lies below it (as findings show it)."""
+    here = Path.cwd()
+    return path.relative_to(here) if path.is_relative_to(here) else path
+
+
+def registry(paths: Sequence[str], *, only_configured: bool = False) -> Registry:
+    """Definitions under `paths`; with none, the folders `[tool.statemachine]` in
+    `pyproject.toml` names, or the bundled machines when there is no such table (stderr says
+    which). Bundled machines are context for the user's references. With a configuration,
+    named files are checked with the whole configured tree as context, and findings are
+    reported for the named files only; `only_configured` ignores named files outside it."""
+    from statemachine.io.config import Config, ConfigError, find_config
+    from statemachine.io.registry import bundled_dir, load_registry, within
 
     bundled = bundled_dir()
-    if not paths:
+    try:
+        config = find_config(Path.cwd())
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    if config is None and not paths:
+        print(f"statemachine: using the bundled machines in {bundled}", file=sys.stderr)
         return load_registry([bundled], root=bundled.parent)
-    resolved = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file or directory")
-        resolved.append(path)
-    # the user's mappings may refer to bundled machines (`values: canonical.call`)
-    return load_registry(resolved, context=load_registry([bundled]).machines)
+    context = load_registry([bundled]).machines
+    if config is None and only_configured:
+        here = Path.cwd()
+        config = Config(here, (here / "machines",), here / "diagrams")
+    if config is None:
+        return load_registry([_existing(raw) for raw in paths], context=context)
+    tree = [_shown(p) for p in config.machines]
+    if not paths:
+        folders = ", ".join(str(p.relative_to(config.root)) for p in config.machines)
+        print(
+            f"statemachine: using {folders} from [tool.statemachine] in {_shown(config.file)}",
+            file=sys.stderr,
+        )
+        return load_registry([_existing(str(p)) for p in tree], context=context)
+    named = [_existing(raw) for raw in paths]
+    if only_configured:
+        folders = {p.resolve() for p in tree}
+        named = [p for p in named if within(p.resolve(), folders)]
+    existing = [p for p in tree if p.exists()]
+    return load_registry([*existing, *named], context=context, report=named)
 
 
 def definition_option(parser: argparse.ArgumentParser, flag: str) -> None:

@@ -17,9 +17,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from statemachine.cli.output import printable
+
     found = registry(args.paths)
     for name in sorted(found.machines):
         d = found.machines[name]
         subject = f"{d.object}.{d.field}" if d.object else d.field
-        print(f"{name}\t{d.title or '-'}\t{subject}\t{len(d.states)} states\t{d.file}")
+        fields = (name, d.title or "-", subject, f"{len(d.states)} states", d.file)
+        print("\t".join(map(printable, fields)))
     return EXIT_OK

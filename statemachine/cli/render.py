@@ -22,7 +22,7 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     render = sub.add_parser(
-        "render", help="draw lifecycle diagrams (default: the bundled machines)"
+        "render", help="draw lifecycle diagrams (default: the configured or bundled machines)"
     )
     render.add_argument(
         "paths",
@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
         "-o",
         "--output",
         metavar="DIR",
-        help="output directory (default: diagrams/, or . with --path)",
+        help="output folder (default: the configured one, else diagrams/; . with --path)",
     )
     render.add_argument(
         "--format",
@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
 
 
 def _formats(raw: str) -> list[str]:
-    from statemachine.io.render import FORMATS
+    from statemachine.diagrams.files import FORMATS
 
     formats = [f.strip() for f in raw.split(",") if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
@@ -65,9 +65,53 @@ def _formats(raw: str) -> list[str]:
     return formats
 
 
+def _shown(path: Path) -> Path:
+    here = Path.cwd()
+    return path.relative_to(here) if path.is_relative_to(here) else path
+
+
+def _destination(args: argparse.Namespace) -> tuple[Path, list[str]]:
+    """Where diagrams go and the definition folders the index names: `-o` or the configured
+    diagram folder (`[tool.statemachine]`), else `diagrams/` for the bundled machines."""
+    from statemachine.io.config import ConfigError, find_config
+    from statemachine.io.registry import bundled_dir
+
+    try:
+        config = None if args.paths else find_config(Path.cwd())
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    if args.paths:
+        sources = list(args.paths)
+    elif config is not None:
+        sources = [
+            m.relative_to(config.root).as_posix() + ("/" if m.is_dir() else "")
+            for m in config.machines
+        ]
+    else:
+        sources = [f"{bundled_dir().name}/"]
+    if args.output:
+        return Path(args.output), sources
+    return (_shown(config.diagrams) if config else Path("diagrams")), sources
+
+
+def _output_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: not a directory; -o names the folder diagrams are written to")
+
+
+def _written(rendered: Any) -> list[Path]:
+    """`write(rendered)`, with a folder or file that cannot be written as a usage error."""
+    from statemachine.diagrams.files import write
+
+    try:
+        return write(rendered)
+    except OSError as err:
+        raise UsageError(f"{err.filename}: cannot write: {err.strerror}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from statemachine.checks.finding import Severity
-    from statemachine.io.render import INSTALL_DOT, render_files, stale, write
+    from statemachine.diagrams.files import INSTALL_DOT, render_files, stale
 
     formats = _formats(args.format)
     if args.path is not None:
@@ -78,12 +122,16 @@ def run(args: argparse.Namespace) -> int:
         for finding in errors:
             print(finding, file=sys.stderr)
         raise UsageError("fix the definitions first (`statemachine check`)")
-    out = Path(args.output or "diagrams")
-    rendered = render_files(found.machines.values(), out, formats)
+    out, sources = _destination(args)
+    _output_folder(out)
+    rendered = render_files(found.machines.values(), out, formats, sources)
     if rendered.dot_missing:
         print(f"statemachine: warning: {INSTALL_DOT}", file=sys.stderr)
     if args.check:
-        problems = stale(rendered)
+        try:
+            problems = stale(rendered)
+        except OSError as err:
+            raise UsageError(f"{err.filename}: cannot read: {err.strerror}") from None
         for line in problems:
             print(line)
         total = len(rendered.files)
@@ -95,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED if problems or rendered.dot_missing else EXIT_OK
-    written = write(rendered)
+    written = _written(rendered)
     for path in written:
         print(f"wrote {path}")
     print(
@@ -106,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render_path(args: argparse.Namespace, formats: list[str]) -> int:
-    from statemachine.io.diagrams import path_graph
-    from statemachine.io.render import INSTALL_DOT, diagram_path, drawn, has_dot
+    from statemachine.diagrams.dot import path_graph
+    from statemachine.diagrams.files import INSTALL_DOT, Rendered, diagram_path, drawn, has_dot
 
     if len(args.paths) != 1:
         raise UsageError(
@@ -118,23 +166,37 @@ def _render_path(args: argparse.Namespace, formats: list[str]) -> int:
     if not statuses:
         raise UsageError("--path needs at least one status")
     found = named_definition(args.paths[0], args.sources)
-    structural(found, statuses)
-    graph, error = path_graph(found, statuses)
+    lc = structural(found, statuses)
+    steps = lc.steps(statuses)
+    reached = lc.canonical(statuses[0])
+    taken = []
+    for step in steps:
+        if step.move is not None:
+            taken.append((step.move.source, step.move.dest))
+            reached = step.move.dest
+    bad = steps[-1] if steps and steps[-1].error else None
+    illegal = (
+        (lc.canonical(bad.source), lc.canonical(bad.dest), f"step {bad.index}: illegal")
+        if bad is not None
+        else None
+    )
+    source = path_graph(found, taken, reached, illegal).source
     out = Path(args.output or ".")
+    _output_folder(out)
+    files = {}
     for fmt in formats:
         target = diagram_path(out, found, fmt, suffix="-path")
-        target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "dot":
-            target.write_text(graph.source)
+            files[target] = source.encode()
         elif fmt == "mmd":
             continue  # a history is drawn with Graphviz only
         elif not has_dot():
             print(f"statemachine: warning: {INSTALL_DOT}", file=sys.stderr)
-            continue
         else:
-            target.write_bytes(drawn(graph.source, fmt))
-        print(f"wrote {target}")
-    if error:
-        print(f"illegal step: {error}")
+            files[target] = drawn(source, fmt)
+    for path in _written(Rendered(files)):
+        print(f"wrote {path}")
+    if bad is not None:
+        print(f"illegal step: {bad.error}")
         return EXIT_FAILED
     return EXIT_OK

@@ -21,32 +21,36 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from statemachine.checks.references import suggest
+    from statemachine.cli.output import printable
     from statemachine.io.export import definition_to_dict
 
     found = registry(args.sources)
-    definition = found.get(args.name)
+    # the bundled machines stay available by name beside a user's own
+    definition = found.get(args.name) or found.context.get(args.name)
     if definition is None:
         raise UsageError(
-            f"unknown machine '{args.name}'{suggest(args.name, found.machines)}; "
-            "`statemachine list` shows them"
+            f"unknown machine {printable(repr(args.name))}"
+            f"{suggest(args.name, found.machines)}; `statemachine list` shows them"
         )
     data = definition_to_dict(definition)
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(f"{data['name']}: {data['title']} ({data['object']}.{data['field']})")
-    print(f"initial: {', '.join(data['entries'])}")
-    print("states:")
+    lines = [f"{data['name']}: {data['title']} ({data['object']}.{data['field']})"]
+    lines.append(f"initial: {', '.join(data['entries'])}")
+    lines.append("states:")
     for s in data["states"]:
-        print(f"  {s['name']}{' (final)' if s['final'] else ''}  {s['description']}")
-    print("transitions:")
+        lines.append(f"  {s['name']}{' (final)' if s['final'] else ''}  {s['description']}")
+    lines.append("transitions:")
     for t in data["transitions"]:
         cond = f" [{' & '.join(t['conditions'])}]" if t["conditions"] else ""
-        print(f"  {t['source']} --{t['trigger']}{cond}--> {t['dest']}")
-    for name, alias in data["aliases"].items():
-        print(f"alias: {name} -> {alias['state']}")
-    for ack in data["acknowledgements"]:
-        print(f"acknowledgement only: {ack['name']}")
-    for name, mapping in data["mappings"].items():
-        print(f"mapping {name}: {len(mapping['entries'])} entries")
+        lines.append(f"  {t['source']} --{t['trigger']}{cond}--> {t['dest']}")
+    lines.extend(f"alias: {name} -> {alias['state']}" for name, alias in data["aliases"].items())
+    lines.extend(f"acknowledgement only: {ack['name']}" for ack in data["acknowledgements"])
+    lines.extend(
+        f"mapping {name}: {len(mapping['entries'])} entries"
+        for name, mapping in data["mappings"].items()
+    )
+    for line in lines:
+        print(printable(line))
     return EXIT_OK

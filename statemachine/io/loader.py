@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from statemachine.checks.finding import Finding
 from statemachine.io.schema import schema_findings
 from statemachine.io.yamldoc import Document, PathKey, read_document
+from statemachine.model.attributes import generated_attributes, reserved_problem
 from statemachine.model.definition import (
     Acknowledgement,
     Alias,
@@ -27,8 +27,9 @@ from statemachine.model.definition import (
     Totality,
     Transition,
 )
+from statemachine.model.finding import Finding
 
-__all__ = ["Loaded", "load_file", "parse_duration"]
+__all__ = ["Loaded", "TriggerNames", "load_file", "parse_duration"]
 
 ANY_SOURCE = "*"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -50,6 +51,45 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"not a duration: {text!r}")
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+class TriggerNames:
+    """Readable trigger names for transitions that give none, derived from the destination:
+    Python identifiers, one per destination, never a trigger the definition gives, an
+    attribute transitions generates (`is_status_x`, `to_x`, `may_<trigger>`), a keyword or a
+    dunder name."""
+
+    def __init__(self, field: str, states: Iterable[str], given: Iterable[str]) -> None:
+        self._given = set(given)
+        self._taken = self._given | set(generated_attributes(field, states, self._given))
+        self._by_dest: dict[str, str] = {}
+        self._next: dict[str, int] = {}
+
+    def __call__(self, dest: str) -> str:
+        name = self._by_dest.get(dest)
+        if name is None:
+            name = self._by_dest[dest] = self._free(_identifier(dest))
+            self._taken.add(name)
+        return name
+
+    def _free(self, base: str) -> str:
+        # one counter per base keeps the search linear: each taken name is skipped once
+        number = self._next.get(base, 1)
+        name = base if number == 1 else f"{base}_{number}"
+        while name in self._taken or f"may_{name}" in self._given:
+            number += 1
+            name = f"{base}_{number}"
+        self._next[base] = number + 1
+        return name
+
+
+def _identifier(text: str) -> str:
+    """`in-progress` -> `in_progress`, `8x8` -> `reach_8x8`, `in` -> `in_`."""
+    kept = "".join(ch if ("_" + ch).isidentifier() else " " for ch in text)
+    name = "_".join(kept.replace("_", " ").split())
+    if not name or not name.isidentifier():
+        name = f"reach_{name}" if name else "reach"
+    return f"{name}_" if reserved_problem(name) else name
 
 
 def _evidence(raw: Mapping[str, str] | None) -> Evidence | None:
@@ -94,10 +134,17 @@ class _Builder:
 
     def transitions(self, states: Mapping[str, State]) -> tuple[Transition, ...]:
         result = []
-        for i, raw in enumerate(self.data.get("transitions", ())):
+        listed = self.data.get("transitions", ())
+        derived = TriggerNames(
+            self.data.get("field", "status"),
+            states,
+            (raw["trigger"] for raw in listed if "trigger" in raw),
+        )
+        for i, raw in enumerate(listed):
             path: PathKey = ("transitions", i)
             conditions = raw.get("conditions", ())
             conditions = (conditions,) if isinstance(conditions, str) else tuple(conditions)
+            trigger = raw["trigger"] if "trigger" in raw else derived(raw["dest"])
             common = {
                 "trigger": self.doc.at((*path, "trigger")),
                 "dest": self.doc.at((*path, "dest")),
@@ -106,7 +153,7 @@ class _Builder:
             for source, where in self._sources(raw, path, states):
                 result.append(
                     Transition(
-                        trigger=raw["trigger"],
+                        trigger=trigger,
                         source=source,
                         dest=raw["dest"],
                         conditions=conditions,
@@ -138,7 +185,7 @@ class _Builder:
         result = {}
         for name, raw in self.data.get("mappings", {}).items():
             entries, evidence = {}, {}
-            for key, entry in raw["entries"].items():
+            for key, entry in raw.get("entries", {}).items():
                 if isinstance(entry, dict):
                     entries[key] = _labels(entry["value"])
                     found = _evidence(entry.get("evidence"))

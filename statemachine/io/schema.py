@@ -7,13 +7,13 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from statemachine.checks.finding import Finding
-from statemachine.checks.rule import rule
 from statemachine.io.yamldoc import Document, PathKey
+from statemachine.model.finding import Finding, rule
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["CALLBACK_KEYS", "schema", "schema_findings"]
 
@@ -32,7 +32,8 @@ MISSING_KEY = rule("SM012", "missing-key", "A required key is missing (`machine`
 INVALID_VALUE = rule(
     "SM013",
     "invalid-value",
-    "A value has the right type but not an allowed form: a name with spaces, an empty "
+    "A value has the right type but not an allowed form: a name with a control character "
+    "or leading or trailing whitespace, a trigger that is not a Python identifier, an empty "
     "text, a malformed duration, both `documented` and `inferred` in one evidence.",
 )
 CALLBACK = rule(
@@ -78,13 +79,19 @@ _KIND = {
 @cache
 def schema() -> dict[str, Any]:
     """The JSON Schema shipped with the package."""
-    text = resources.files("statemachine").joinpath("schema/machine.schema.json").read_text()
+    text = (
+        resources.files("statemachine")
+        .joinpath("schema/machine.schema.json")
+        .read_text(encoding="utf-8")
+    )
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema  # imported when first needed: start-up time matters
+
     cls = jsonschema.validators.validator_for(schema())
     return cls(schema())
 
@@ -152,11 +159,13 @@ def _finding(doc: Document, err: jsonschema.ValidationError) -> Iterator[Finding
             _KIND[t] for t in (expected if isinstance(expected, list) else [expected])
         )
         yield WRONG_TYPE.at(where, f"{_where(path)} must be {kinds}, not {_kind(value)}")
-    elif validator == "propertyNames":
+    elif validator == "anyOf":
+        needs = " or ".join(f"'{option['required'][0]}'" for option in expected)
+        yield MISSING_KEY.at(where, f"{_where(path)} needs the key {needs}")
+    elif validator == "pattern" and "propertyNames" in err.relative_schema_path:
         yield INVALID_VALUE.at(
             doc.at((*path, value), key=True),
-            f"name '{value}' in {_where(path)} is not allowed: use letters, digits and "
-            "underscores, starting with a letter",
+            f"name {value!r} in {_where(path)} is not allowed: " + _pattern_hint((*path, value)),
         )
     elif validator == "pattern":
         yield INVALID_VALUE.at(
@@ -180,10 +189,18 @@ def _finding(doc: Document, err: jsonschema.ValidationError) -> Iterator[Finding
 def _pattern_hint(path: PathKey) -> str:
     last = path[-1] if path else ""
     if last in ("machine", "keys", "values"):
-        return "use a dotted lower-case name such as 'provider.object'"
+        return (
+            "use a dotted name, provider first, such as 'twilio.call', without whitespace, "
+            "slashes or control characters"
+        )
     if last == "stale_after":
         return "use a duration such as '90s', '15m', '2h' or '1d12h'"
-    return "use letters, digits and underscores, not starting with a digit"
+    if path and path[0] in ("guards", "settings", "mappings", "transitions"):
+        return "use a Python identifier: letters, digits and underscores, not starting with a digit"
+    return (
+        "spell it as the provider does, without control characters and without leading or "
+        "trailing whitespace"
+    )
 
 
 def schema_findings(doc: Document) -> list[Finding]:

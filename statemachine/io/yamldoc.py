@@ -1,39 +1,86 @@
-"""Safe YAML reading that keeps the line and column of every node.
+"""Safe YAML reading that keeps the line and column of every key and value.
 
-PyYAML's safe loader is used for scalars only; mappings and sequences are
-built here so that duplicate keys are reported (PyYAML keeps the last one
-silently) and so that size, depth and alias expansion stay bounded whatever
-the input.
+The file is parsed once into events (by libyaml's C parser when PyYAML has it, else by
+PyYAML's pure-Python parser) and plain data is built here from the events, so that:
+
+- reading never raises: a syntax error, a value that cannot be built (`!!int x`, the date
+  `2024-13-01`, an integer past Python's digit limit) or a broken bound is a finding at its
+  line and column, and the rest of the folder is still checked;
+- size, nesting depth, scalar length and the number of nodes after alias *and* merge-key
+  (`<<`) expansion are bounded, and the work done is linear in the counted nodes (aliased
+  data is shared, never copied);
+- a repeated key is a finding (PyYAML keeps the last one silently);
+- every mapping key is a name, taken as written: YAML 1.1 makes booleans, nulls and numbers
+  of plain `on`, `off`, `yes`, `no`, `y`, `n`, `true`, `~`, `null`, `42`, `0x1F`, but as a key
+  each is the text it spells (`on:` under `states` is the state 'on'). Values keep YAML's
+  types: `final: yes` is true, `final: "yes"` is text.
+
+A syntax error found by libyaml is reported from the pure-Python parser's reading of the
+same text, so both paths give the same findings, byte for byte.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import binascii
+import sys
 from pathlib import Path
 from typing import Any
 
 import attrs
 import yaml
+import yaml.constructor
+import yaml.resolver
 
-from statemachine.checks.finding import Finding
-from statemachine.checks.rule import rule
+from statemachine.io.files import NotRegularFile, read_regular
+from statemachine.model.finding import Finding, rule
 from statemachine.model.location import Location
 
-__all__ = ["MAX_BYTES", "Document", "PathKey", "read_document"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_SCALAR",
+    "Document",
+    "PathKey",
+    "read_document",
+]
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_SCALAR = 16 * 1024
 
 PathKey = tuple[str | int, ...]
 
-_STANDARD_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+#: the event source: libyaml's parser when PyYAML was built with it
+FAST: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {
+    f"{_TAG}{name}": kind
+    for name, kind in (
+        ("str", "text"),
+        ("null", "empty"),
+        ("bool", "true or false"),
+        ("int", "a whole number"),
+        ("float", "a number"),
+        ("timestamp", "a date or time"),
+        ("binary", "base64 data"),
+    )
+}
+_MAP, _SEQ, _STR = f"{_TAG}map", f"{_TAG}seq", f"{_TAG}str"
+_MERGE, _VALUE = f"{_TAG}merge", f"{_TAG}value"
+_UNUSED_TAGS = frozenset(f"{_TAG}{name}" for name in ("set", "omap", "pairs"))
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_RESOLVER = yaml.resolver.Resolver()
 
 UNREADABLE = rule(
     "SM001",
     "unreadable-yaml",
-    "The file must be UTF-8 YAML of bounded size (2 MiB), depth (64) and alias expansion "
-    "(200,000 nodes), using only the standard tags of YAML's safe schema.",
+    "The file must be a regular file of UTF-8 YAML of bounded size (2 MiB), depth (64), "
+    "scalar length (16,384 characters) and alias or merge-key expansion (200,000 nodes), "
+    "using only the standard tags of YAML's safe schema, each value readable as its type "
+    "(`!!int x` or the date `2024-13-01` is not): quote a value to keep it as text.",
 )
 DUPLICATE_KEY = rule(
     "SM002",
@@ -71,12 +118,6 @@ class Document:
         return Location(self.file)
 
 
-def _location(file: str, mark: Any) -> Location:
-    if mark is None:
-        return Location(file)
-    return Location(file, mark.line + 1, mark.column + 1)
-
-
 def _offset_location(file: str, text: str | bytes, offset: int) -> Location:
     before = text[:offset]
     newline = "\n" if isinstance(before, str) else b"\n"
@@ -85,8 +126,39 @@ def _offset_location(file: str, text: str | bytes, offset: int) -> Location:
     return Location(file, line, col + 1)
 
 
+def _shown(text: str) -> str:
+    """A scalar quoted for a message: control characters escaped, long text shortened."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+@attrs.frozen
+class _Node:
+    """A finished node: its data, its size after expansion, and its text if it is a scalar."""
+
+    data: Any
+    size: int
+    where: Location
+    text: str | None = None
+    merge: bool = False  # the plain key `<<`
+
+
+@attrs.define
+class _Collection:
+    """A mapping or sequence being built, with what its expansion has counted so far."""
+
+    path: PathKey
+    data: dict[str, Any] | list[Any]
+    where: Location
+    anchor: str | None
+    size: int = 1
+    key: str | None = None  # in a mapping: the key whose value is being read
+    drop: bool = False  # the value being read is a repeated key's: report it, keep the first
+    merging: bool = False  # the value being read is the one of a `<<` key
+    merged: list[dict[str, Any]] = attrs.Factory(list)
+
+
 class _Builder:
-    """Turns a composed node graph into plain data and location tables."""
+    """Plain data and location tables from a stream of parser events."""
 
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
@@ -95,75 +167,270 @@ class _Builder:
         self.keys: dict[PathKey, Location] = {}
         self.findings: list[Finding] = []
         self.nodes = 0
+        self.anchors: dict[str, _Node] = {}
+        self.open_anchors: set[str] = set()
+        self.stack: list[_Collection] = []
 
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.nodes += 1
+    def at(self, mark: Any) -> Location:
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def count(self, size: int, where: Location) -> None:
+        self.nodes += size
         if self.nodes > MAX_NODES:
             raise _Abort(
                 UNREADABLE.at(
-                    _location(self.file, node.start_mark),
-                    f"the document expands to more than {MAX_NODES} nodes (an alias bomb?); "
-                    "write the definition out without nested aliases",
+                    where,
+                    f"the document expands to more than {MAX_NODES} nodes through aliases "
+                    "or merge keys (`<<`), an alias bomb?; write the definition out without "
+                    "nested aliases",
                 )
             )
-        self.values.setdefault(path, _location(self.file, node.start_mark))
-        if node.tag not in _STANDARD_TAGS and not isinstance(node, yaml.ScalarNode):
+
+    def read(self) -> Any:
+        """The single document's data (None for an empty stream)."""
+        loader = self.loader
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        data = self.document(loader.get_event())
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
             raise _Abort(
                 UNREADABLE.at(
-                    _location(self.file, node.start_mark),
-                    f"tags other than YAML's standard ones are not allowed: {node.tag}",
+                    self.at(loader.peek_event().start_mark),
+                    "a second document (`---`) in one file; put each machine in its own file",
                 )
             )
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return data
 
-    def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)  # resolves `<<` merge keys
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            where = _location(self.file, key_node.start_mark)
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise _Abort(
-                    UNREADABLE.at(
-                        where, "a mapping key must be a plain value, not a list or mapping"
-                    )
-                )
-            key = self.loader.construct_object(key_node)
-            key = key if isinstance(key, str) else str(key)
-            if key in result:
-                first = self.keys[(*path, key)]
-                what = "state" if path == ("states",) else "key"
-                self.findings.append(
-                    DUPLICATE_KEY.at(
-                        where,
-                        f"duplicate {what} '{key}' (first defined at line {first.line}); "
-                        "remove or rename one of them",
-                    )
-                )
+    def document(self, event: Any) -> Any:
+        """The data of the root node, which starts with `event`: read up to its end."""
+        while True:
+            if isinstance(event, yaml.CollectionStartEvent):
+                self.start(event)
+                event = self.loader.get_event()
                 continue
-            self.keys[(*path, key)] = where
-            result[key] = self.build(value_node, (*path, key))
-        return result
+            if isinstance(event, yaml.CollectionEndEvent):
+                node = self.end()
+            elif isinstance(event, yaml.AliasEvent):
+                node = self.alias(event)
+            else:
+                node = self.scalar(event)
+            if not self.stack:
+                return node.data
+            self.add(node)
+            event = self.loader.get_event()
 
+    def key_expected(self) -> bool:
+        top = self.stack[-1] if self.stack else None
+        return top is not None and isinstance(top.data, dict) and top.key is None
 
-def _check_shape(file: str, text: str) -> None:
-    """Bound depth and aliases on the event stream, before anything is built."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Abort(
+    def path(self) -> PathKey:
+        """Where the value being read goes."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.data, list):
+            return (*top.path, len(top.data))
+        return (*top.path, top.key) if top.key is not None else top.path
+
+    def start(self, event: Any) -> None:
+        where = self.at(event.start_mark)
+        if self.key_expected():
+            raise _Abort(
+                UNREADABLE.at(where, "a mapping key must be a plain value, not a list or mapping")
+            )
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+            raise _Abort(_tag_problem(where, event.tag))
+        if len(self.stack) >= MAX_DEPTH:
+            raise _Abort(
+                UNREADABLE.at(
+                    where, f"nesting deeper than {MAX_DEPTH} levels; a definition needs a handful"
+                )
+            )
+        self.count(1, where)
+        path = self.path()
+        self.values.setdefault(path, where)
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Collection(path, {} if is_map else [], where, event.anchor))
+
+    def end(self) -> _Node:
+        done = self.stack.pop()
+        if done.merged:
+            _merge(done, self.keys)
+        node = _Node(done.data, done.size, done.where)
+        if done.anchor is not None:
+            self.anchors[done.anchor] = node
+            self.open_anchors.discard(done.anchor)
+        return node
+
+    def alias(self, event: Any) -> _Node:
+        name = event.anchor
+        where = self.at(event.start_mark)
+        found = self.anchors.get(name)
+        if found is None:
+            problem = (
+                "refers to the list or mapping that holds it"
+                if name in self.open_anchors
+                else f"has no anchor &{name} before it"
+            )
+            raise _Abort(UNREADABLE.at(where, f"alias *{name} {problem}"))
+        self.count(found.size, where)
+        if not self.key_expected():
+            self.values.setdefault(self.path(), where)
+        return attrs.evolve(found, where=where, merge=False)
+
+    def scalar(self, event: Any) -> _Node:
+        where = self.at(event.start_mark)
+        text: str = event.value
+        if len(text) > MAX_SCALAR:
+            raise _Abort(
+                UNREADABLE.at(
+                    where,
+                    f"a value of {len(text)} characters (at most {MAX_SCALAR}); "
+                    "is this a definition?",
+                )
+            )
+        self.count(1, where)
+        is_key = self.key_expected()
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _RESOLVER.resolve(yaml.ScalarNode, text, event.implicit)
+        if is_key:
+            # a key is a name, whatever YAML 1.1 would make of its text
+            if event.tag not in (None, "!", _STR):
+                self.findings.append(
                     UNREADABLE.at(
-                        _location(file, event.start_mark),
-                        f"nesting deeper than {MAX_DEPTH} levels; a definition needs a handful",
+                        where,
+                        f"a key is a name, written as text: remove the tag {_short(event.tag)} "
+                        f"from {_shown(text)}",
                     )
                 )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+            node = _Node(text, 1, where, text, merge=tag == _MERGE)
+        else:
+            if tag in (_MERGE, _VALUE):
+                tag = _STR  # `<<` and `=` mean something only as keys
+            if tag not in _SCALAR_TAGS:
+                raise _Abort(_tag_problem(where, tag))
+            self.values.setdefault(self.path(), where)
+            node = _Node(self.construct(event, tag, where), 1, where, text)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = node
+        return node
+
+    def construct(self, event: Any, tag: str, where: Location) -> Any:
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+        except _BAD_VALUE as err:
+            self.findings.append(UNREADABLE.at(where, _bad_value(event, tag, err)))
+            return event.value  # keep reading: every bad value in the file is reported
+
+    def add(self, node: _Node) -> None:
+        """Put a finished node into the collection on top of the stack."""
+        top = self.stack[-1]
+        top.size += node.size
+        if isinstance(top.data, list):
+            top.data.append(node.data)
+        elif top.key is None:
+            self.key(top, node)
+        elif top.drop:
+            top.key, top.drop = None, False
+        elif top.merging:
+            top.key, top.merging = None, False
+            sources = node.data if isinstance(node.data, list) else [node.data]
+            if not all(isinstance(source, dict) for source in sources):
+                raise _Abort(
+                    UNREADABLE.at(
+                        node.where,
+                        "a merge key `<<` takes a mapping or a list of mappings (aliases)",
+                    )
+                )
+            top.merged.extend(sources)
+        else:
+            top.data[top.key] = node.data
+            top.key = None
+
+    def key(self, top: _Collection, node: _Node) -> None:
+        if node.text is None:
+            raise _Abort(
+                UNREADABLE.at(
+                    node.where, "a mapping key must be a plain value, not a list or mapping"
+                )
+            )
+        path = (*top.path, node.text)
+        top.key = node.text
+        first = self.keys.get(path)
+        if first is not None:
+            what = "state" if top.path == ("states",) else "key"
+            self.findings.append(
+                DUPLICATE_KEY.at(
+                    node.where,
+                    f"duplicate {what} {_shown(node.text)} (first defined at line "
+                    f"{first.line}); remove or rename one of them",
+                )
+            )
+            top.drop = True
+            return
+        self.keys[path] = node.where
+        top.merging = node.merge
+
+
+_BAD_VALUE = (
+    ValueError,
+    LookupError,
+    AttributeError,
+    TypeError,
+    OverflowError,
+    binascii.Error,
+    yaml.constructor.ConstructorError,
+)
+
+
+def _merge(done: _Collection, keys: dict[PathKey, Location]) -> None:
+    """Merge-key semantics as PyYAML's: the mapping's own keys win, then the earlier
+    source; keys come in PyYAML's order (the last source's first)."""
+    data = done.data
+    assert isinstance(data, dict)
+    own = dict(data)
+    data.clear()
+    for source in reversed(done.merged):
+        data.update(source)
+    data.update(own)
+    for key in data:
+        keys.setdefault((*done.path, key), done.where)
+
+
+def _bad_value(event: Any, tag: str, err: Exception) -> str:
+    text = _shown(event.value)
+    implicit = event.tag in (None, "!")  # the type was resolved from the value's form
+    fix = "quote it to keep it as text" if implicit else "remove the tag or fix the value"
+    if tag == f"{_TAG}int" and "digits" in str(err):
+        limit = sys.get_int_max_str_digits()
+        return f"the whole number {text} has more than {limit} digits; {fix}"
+    if implicit:
+        return f"{text} looks like {_SCALAR_TAGS[tag]} but is not a valid one; {fix}"
+    return f"{_short(tag)} value {text} is not {_SCALAR_TAGS[tag]}; {fix}"
+
+
+def _tag_problem(where: Location, tag: str) -> Finding:
+    if tag in (_MAP, _SEQ) or tag in _SCALAR_TAGS:
+        return UNREADABLE.at(where, f"the tag {_short(tag)} does not fit this value; remove it")
+    if tag in _UNUSED_TAGS:
+        return UNREADABLE.at(
+            where,
+            f"the tag {_short(tag)} is not used in definitions; write a plain list or mapping",
+        )
+    return UNREADABLE.at(
+        where, f"tags other than YAML's standard ones are not allowed: {_shown(_short(tag))}"
+    )
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _yaml_error(file: str, text: str, err: yaml.YAMLError) -> Finding:
@@ -177,20 +444,53 @@ def _yaml_error(file: str, text: str, err: yaml.YAMLError) -> Finding:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
-        if isinstance(err, yaml.constructor.ConstructorError) and "tag" in problem:
-            problem = "tags other than YAML's standard ones are not allowed: " + problem
-        return UNREADABLE.at(_location(file, mark), f"invalid YAML: {problem}{context}")
+        where = Location(file) if mark is None else Location(file, mark.line + 1, mark.column + 1)
+        return UNREADABLE.at(where, f"invalid YAML: {problem}{context}")
     return UNREADABLE.at(Location(file), f"invalid YAML: {err}")
 
 
-def read_document(path: Path, display: str | None = None) -> Document:
-    """Read one YAML file; every problem becomes a finding, never an exception."""
+def _parse(file: str, text: str, loader_class: type[yaml.SafeLoader]) -> Document:
+    """Build the document with events from `loader_class`; YAML errors propagate."""
+    loader = loader_class(text)
+    try:
+        builder = _Builder(file, loader)
+        try:
+            data = builder.read()
+        except _Abort as stop:
+            return _failed(file, stop.finding)
+        return Document(file, data, builder.values, builder.keys, tuple(builder.findings))
+    finally:
+        loader.dispose()
+
+
+def parse_text(file: str, text: str, *, fast: bool = True) -> Document:
+    """Read YAML `text` as the document of `file`; every problem becomes a finding.
+
+    `fast` uses libyaml's parser when available; a syntax error is then reported as the
+    pure-Python parser words it, so the findings never depend on the parser."""
+    if fast and FAST is not None:
+        try:
+            return _parse(file, text, FAST)
+        except yaml.YAMLError:
+            pass
+    try:
+        return _parse(file, text, yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        return _failed(file, _yaml_error(file, text, err))
+
+
+def read_document(path: Path, display: str | None = None, *, fast: bool = True) -> Document:
+    """Read one YAML file; every problem in it becomes a finding, never an exception.
+
+    Raises `UnreadablePath` (an `OSError`) when the file cannot be opened or read at all."""
     file = display or str(path)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as err:
-        return _failed(file, UNREADABLE.at(Location(file), f"cannot read file: {err.strerror}"))
+        raw = read_regular(path, MAX_BYTES)
+    except NotRegularFile as err:
+        return _failed(
+            file,
+            UNREADABLE.at(Location(file), f"{err} is not a definition file; name a regular file"),
+        )
     if len(raw) > MAX_BYTES:
         return _failed(
             file,
@@ -208,34 +508,8 @@ def read_document(path: Path, display: str | None = None) -> Document:
                 "not valid UTF-8 text; save the file as UTF-8",
             ),
         )
-    try:
-        _check_shape(file, text)
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-            builder = _Builder(file, loader)
-            data = None if root is None else builder.build(root, ())
-        finally:
-            loader.dispose()
-    except _Abort as stop:
-        return _failed(file, stop.finding)
-    except yaml.YAMLError as err:
-        return _failed(file, _yaml_error(file, text, err))
-    except RecursionError:
-        return _failed(file, UNREADABLE.at(Location(file), "the document nests too deeply"))
-    return Document(file, data, builder.values, builder.keys, tuple(builder.findings))
+    return parse_text(file, text, fast=fast)
 
 
 def _failed(file: str, finding: Finding) -> Document:
     return Document(file, None, {}, {}, (finding,))
-
-
-def walk(data: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
-    """Every (path, value) pair in plain data, depth first."""
-    yield path, data
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from walk(value, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from walk(value, (*path, i))

@@ -44,9 +44,13 @@ class IllegalTransition(MachineError):
 
 
 class UnknownStatus(IllegalTransition):
-    """A value that is neither a state, an alias nor an acknowledgement of the machine."""
+    """A value that is neither a state, an alias nor an acknowledgement of the machine,
+    including a value that is not a string at all (`None` where a status is required, a
+    number, bytes, a list): `status` holds the value as given."""
 
-    def __init__(self, message: str, *, status: str, suggestions: Sequence[str], **kw: object):
+    def __init__(
+        self, message: str, *, status: object, suggestions: Sequence[str], **kw: object
+    ) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.status = status
         self.suggestions = tuple(suggestions)

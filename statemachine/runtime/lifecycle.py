@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -11,6 +13,7 @@ from transitions.core import EventData
 
 from statemachine.checks.references import nearest
 from statemachine.model.definition import Definition
+from statemachine.runtime import streams
 from statemachine.runtime.errors import (
     AcknowledgementStatus,
     DefinitionError,
@@ -23,14 +26,99 @@ from statemachine.runtime.errors import (
 from statemachine.runtime.machine import (
     Guard,
     LifecycleMachine,
-    LockedLifecycleMachine,
+    field_clash,
+    locked_machine_class,
     machine_config,
 )
 from statemachine.runtime.settings import settings_problems
 
-__all__ = ["Lifecycle", "Move", "Step"]
+__all__ = ["EntityLock", "Lifecycle", "Move", "Step"]
 
-_LOCK_STRIPES = 64
+_STRIPE_BITS = 8
+#: Fibonacci hashing: object ids differ only above their allocation alignment, and small
+#: integer ids only in their low bits; multiplying by 2**64 / phi spreads both over the
+#: stripes, which are taken from the product's top bits
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+class _Stripe:
+    """One of the process's mutexes, and the entities of its stripe that a guard is deciding
+    for (key -> the deciding thread's ident) with the mutex released."""
+
+    __slots__ = ("claims", "freed", "mutex")
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.claims: dict[object, int] = {}
+        self.freed = threading.Condition(self.mutex)
+
+
+#: shared by every Lifecycle in the process, so that two handlers that each built their own
+#: lifecycle still serialise on the same entity
+_STRIPES = tuple(_Stripe() for _ in range(1 << _STRIPE_BITS))
+
+
+class EntityLock:
+    """Exclusive access to one entity's status across the process (every Lifecycle, every
+    machine), keyed by `object_id` or else the object's identity.
+
+    `with lock:` holds one of the process's mutexes, chosen by a well-spread hash of the key,
+    for a short read-decide-write; `with lock.unlocked():` inside it keeps the entity reserved
+    for this thread but releases the mutex while user code (guards) runs, so a slow guard
+    delays only its own entity and a guard may advance other entities. Rules for code that
+    runs while an entity is reserved (guards): it must not advance the entity it decides for
+    (refused with `RuntimeError`), and two guards must not advance each other's entities at
+    the same time (a cycle, which waits for ever like any two locks taken in opposite orders).
+    Code that runs while the mutex is held (an object's status property) must not advance
+    anything.
+    """
+
+    __slots__ = ("_stripe", "key", "stripe")
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        #: which of the process's mutexes guards it
+        self.stripe = (hash(key) * _GOLDEN & _MASK64) >> (64 - _STRIPE_BITS)
+        self._stripe = _STRIPES[self.stripe]
+
+    def __enter__(self) -> EntityLock:
+        stripe = self._stripe
+        stripe.mutex.acquire()
+        if stripe.claims:
+            try:
+                self._wait_unreserved()
+            except BaseException:
+                stripe.mutex.release()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stripe.mutex.release()
+
+    def _wait_unreserved(self) -> None:
+        stripe = self._stripe
+        while (owner := stripe.claims.get(self.key)) is not None:
+            if owner == threading.get_ident():
+                raise RuntimeError(
+                    f"a guard must not advance the entity it decides for ({self.key!r}): "
+                    "its status is written when the guard returns"
+                )
+            stripe.freed.wait()
+
+    @contextlib.contextmanager
+    def unlocked(self) -> Iterator[None]:
+        """Release the mutex for the block while keeping the entity reserved: other threads
+        that want this entity wait, every other entity proceeds."""
+        stripe = self._stripe
+        stripe.claims[self.key] = threading.get_ident()
+        stripe.mutex.release()
+        try:
+            yield
+        finally:
+            stripe.mutex.acquire()
+            del stripe.claims[self.key]
+            stripe.freed.notify_all()
 
 
 @attrs.frozen
@@ -66,13 +154,22 @@ def _unregistered(name: str) -> Guard:
     return guard
 
 
+def _shown(value: object) -> str:
+    """A wrong-typed value as a message shows it: its type and a bounded repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 class Lifecycle:
     """One definition as a transitions machine plus a status-style lookup derived from it.
 
     Trigger style: `attach(model)` registers a model with the transitions machine, which gives
     it `complete()`, `may_complete()` and the rest. Status style: `check`, `is_allowed`,
     `advance` and `check_sequence` take status values as webhooks deliver them, at the cost
-    of two dictionary lookups and with no per-object registration.
+    of two dictionary lookups and with no per-object registration. Objects are plain objects
+    whose attribute named by the definition's `field` holds the status, or dict rows whose
+    key of that name does. A status that is not a string (None where one is required, a
+    number, bytes, a list) is an `UnknownStatus`, as is any string that is no status.
     """
 
     def __init__(
@@ -85,10 +182,20 @@ class Lifecycle:
     ) -> None:
         """Build the machine. Every guard the definition uses must be in `guards`, else
         `GuardNotRegistered`; `structural=True` instead builds a machine for `check`,
-        `is_allowed` and `check_sequence` only, whose guards raise if evaluated."""
+        `is_allowed` and `check_sequence` only, whose guards raise if evaluated. A
+        definition whose status field would clash with the methods a model gets is a
+        `DefinitionError` (unless structural). Time and memory are linear in the states,
+        transitions and aliases."""
         if definition.start is None:
             raise DefinitionError(f"{definition.name}: no initial state")
+        clash = None if structural else field_clash(definition)
+        if clash is not None:
+            raise DefinitionError(
+                f"{definition.name}: status field '{definition.field}' cannot be used: "
+                f"{clash}; rename the field"
+            )
         self.initial: str = definition.start
+        self._entries = frozenset(definition.initial)
         guards = dict(guards or {})
         used = sorted({c for t in definition.transitions for c in t.conditions})
         missing = [name for name in used if name not in guards]
@@ -102,12 +209,19 @@ class Lifecycle:
         self.definition = definition
         self.name = definition.name
         self.field = definition.field
-        cls = LockedLifecycleMachine if locked else LifecycleMachine
+        cls = locked_machine_class() if locked else LifecycleMachine
         self.machine = cls(model=None, **machine_config(definition, guards))
         self.machine.lifecycle = self
         self._moves = self._derive_moves()
-        self._lookup = self._with_aliases()
-        self._locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+        #: status value (state or alias) -> the state it means
+        self._states: dict[str, str] = {s: s for s in self._moves}
+        self._states.update((a.name, a.state) for a in definition.aliases.values())
+        #: status value (state or alias) -> destination state -> first move; an alias shares
+        #: its state's row, and destinations given as aliases are resolved on a miss
+        rows = {src: {dst: ms[0] for dst, ms in by.items()} for src, by in self._moves.items()}
+        self._lookup: dict[str, dict[str, Move]] = {
+            value: rows[state] for value, state in self._states.items()
+        }
 
     def _derive_moves(self) -> dict[str, dict[str, tuple[Move, ...]]]:
         """Every move, read from the transitions machine's own events (not from the YAML)."""
@@ -120,18 +234,19 @@ class Lifecycle:
                     moves[source].setdefault(move.dest, []).append(move)
         return {src: {dst: tuple(ms) for dst, ms in by.items()} for src, by in moves.items()}
 
-    def _with_aliases(self) -> dict[str, dict[str, Move]]:
-        """status value -> status value -> first move, aliases included as keys."""
-        aliases = {a.name: a.state for a in self.definition.aliases.values()}
-        values = {**{s: s for s in self._moves}, **aliases}
-        return {
-            value: {
-                target: self._moves[state][canonical][0]
-                for target, canonical in values.items()
-                if canonical in self._moves[state]
-            }
-            for value, state in values.items()
-        }
+    def _state_of(self, value: object) -> str | None:
+        """The state a status value means, or None (for any value, of any type)."""
+        try:
+            return self._states.get(value)  # type: ignore[call-overload]
+        except TypeError:  # unhashable: no status
+            return None
+
+    def _find(self, source: object, dest: object) -> Move | None:
+        """The move from `source` to `dest`, either given as a state or an alias."""
+        src, dst = self._state_of(source), self._state_of(dest)
+        if src is None or dst is None:
+            return None
+        return self._lookup[src].get(dst)
 
     # -- status style -------------------------------------------------------------------------
 
@@ -140,22 +255,33 @@ class Lifecycle:
         Guards are not evaluated here: `advance` evaluates them."""
         try:
             return self._lookup[source][dest]
-        except KeyError:
-            raise self.rejection(source, dest) from None
+        except (KeyError, TypeError):
+            move = self._find(source, dest)
+            if move is None:
+                raise self.rejection(source, dest) from None
+            return move
 
     def is_allowed(self, source: str, dest: str) -> bool:
-        """Whether some transition leads from `source` to `dest` (guards not evaluated)."""
-        nexts = self._lookup.get(source)
-        return nexts is not None and dest in nexts
+        """Whether some transition leads from `source` to `dest` (guards not evaluated);
+        False for a string that is no status, `UnknownStatus` for a value that is no string."""
+        try:
+            if dest in self._lookup[source]:
+                return True
+        except (KeyError, TypeError):
+            pass
+        for value in (source, dest):
+            if not isinstance(value, str):
+                raise self._not_a_state(value)
+        return self._find(source, dest) is not None
 
     def allowed_from(self, status: str) -> tuple[str, ...]:
         """The states reachable in one move from `status`."""
-        state = self.definition.resolve(status)
+        state = self._state_of(status)
         return tuple(self._moves[state]) if state is not None else ()
 
     def canonical(self, status: str) -> str:
         """The state a status value means (an alias resolved); raises for anything else."""
-        state = self.definition.resolve(status)
+        state = self._state_of(status)
         if state is None:
             raise self._not_a_state(status)
         return state
@@ -192,14 +318,18 @@ class Lifecycle:
         object_id: object = None,
         **data: Any,
     ) -> Move | None:
-        """Set `obj`'s status field to `dest` if the lifecycle allows the move, atomically.
+        """Set `obj`'s status to `dest` if the lifecycle allows the move, atomically across
+        the process (see `lock_for`): `obj` is an object or a dict row.
 
         With `expected`, compare-and-set: fails with `StatusConflict` unless the current
         status is still `expected`. A repeated status raises `RepeatedStatus`, or returns None
         with `ignore_repeat=True`. Guards receive an EventData with `model=obj` and `data` as
-        kwargs. An object whose field is missing or None starts at the initial state.
+        kwargs; they run with the entity reserved but no lock held, so a guard may advance
+        other entities, never `obj` itself (see `EntityLock`). An object whose status is
+        missing or None is new: it starts in any entry state (`dest` itself, stored and None
+        returned) or moves from one to `dest`.
         """
-        with self.lock_for(obj, object_id):
+        with self.lock_for(obj, object_id) as lock:
             current = self.read_status(obj)
             if expected is not None and current != expected:
                 raise StatusConflict(
@@ -211,33 +341,73 @@ class Lifecycle:
                     object_id=object_id,
                 )
             if current is None:
-                current = self.initial
-                if self.canonical(dest) == current:
-                    self.write_status(obj, current)
+                found = self._entry_move(dest, object_id)
+                if found is None:
+                    self.write_status(obj, self.canonical(dest))
                     return None
-            try:
-                move = self._lookup[current][dest]
-            except KeyError:
-                err = self.rejection(current, dest, object_id)
-                if ignore_repeat and isinstance(err, RepeatedStatus):
-                    return None
-                raise err from None
+                move = found
+            else:
+                try:
+                    move = self._lookup[current][dest]
+                except (KeyError, TypeError):
+                    found = self._find(current, dest)
+                    if found is None:
+                        err = self.rejection(current, dest, object_id)
+                        if ignore_repeat and isinstance(err, RepeatedStatus):
+                            return None
+                        raise err from None
+                    move = found
             if move.conditions:
-                move = self._guarded(obj, move, object_id, data)
+                with lock.unlocked():
+                    move = self._guarded(obj, move, object_id, data)
             self.write_status(obj, move.dest)
             return move
 
-    def lock_for(self, obj: Any, object_id: object = None) -> threading.Lock:
-        """The lock that serialises status changes of `obj` (or of the entity `object_id`)."""
-        return self._locks[id(obj) % _LOCK_STRIPES]
+    def _entry_move(self, dest: object, object_id: object) -> Move | None:
+        """For a new entity: None when `dest` is an entry state, else the first move from an
+        entry state to it; raises when neither."""
+        state = self._state_of(dest)
+        if state in self._entries:
+            return None
+        if state is not None:
+            for entry in self.definition.initial:
+                move = self._lookup[entry].get(state)
+                if move is not None:
+                    return move
+        if state is None:
+            raise self._not_a_state(dest, object_id)
+        entries = self.definition.initial
+        onward = {d: None for e in entries for d in self._moves[e]}
+        who = f" ({object_id})" if object_id is not None else ""
+        raise IllegalTransition(
+            f"{self.name}{who}: cannot start at {state}: a new {self.definition.object or 'entity'}"
+            f" starts at {' or '.join(entries)}, then {', '.join(onward) or 'nothing'}",
+            machine=self.name,
+            dest=state,
+            allowed=tuple(dict.fromkeys([*entries, *onward])),
+            object_id=object_id,
+        )
+
+    def lock_for(self, obj: Any, object_id: object = None) -> EntityLock:
+        """The lock that serialises status changes of the entity `object_id`, or of `obj`
+        when no id is given (by identity: give the id when one entity may be loaded as
+        several objects). Shared by every Lifecycle in the process. Hold it (`with`) around
+        reading, deciding and writing; run guards inside its `unlocked()`."""
+        return EntityLock(id(obj) if object_id is None else object_id)
 
     def read_status(self, obj: Any) -> Any:
-        """The status `obj` holds in the definition's field (None when it holds none)."""
+        """The status `obj` holds in the definition's field (a dict row: under that key);
+        None when it holds none."""
+        if isinstance(obj, dict):
+            return obj.get(self.field)
         return getattr(obj, self.field, None)
 
     def write_status(self, obj: Any, status: str) -> None:
-        """Store `status` in `obj`'s field."""
-        setattr(obj, self.field, status)
+        """Store `status` in `obj`'s field (a dict row: under that key)."""
+        if isinstance(obj, dict):
+            obj[self.field] = status
+        else:
+            setattr(obj, self.field, status)
 
     def _guarded(self, obj: Any, first: Move, object_id: object, data: dict[str, Any]) -> Move:
         machine = self.machine
@@ -272,8 +442,27 @@ class Lifecycle:
 
     def attach(self, model: Any, initial: str | None = None) -> Any:
         """Register `model` with the transitions machine (transitions' `add_model`), giving it
-        a trigger method per event, `may_<trigger>()` and `is_<field>_<state>()`."""
-        self.machine.add_model(model, initial=self.canonical(initial) if initial else None)
+        a trigger method per event, `may_<trigger>()` and `is_<field>_<state>()`, in O(1) of
+        the models already attached (registered by identity).
+
+        A status the model already holds is kept (an alias becomes its state; an unknown
+        status raises `UnknownStatus`, an acknowledgement `AcknowledgementStatus`); a model
+        that holds none starts at `initial`, else at the first entry state. An `initial` that
+        contradicts the held status raises `StatusConflict`."""
+        state = self.canonical(initial) if initial is not None else None
+        held = self.read_status(model)
+        if held is not None:
+            stored = self.canonical(held)
+            if state is not None and state != stored:
+                raise StatusConflict(
+                    f"{self.name}: the model holds {stored}, not the initial {state} "
+                    "given to attach; attach it without `initial` to keep its status",
+                    machine=self.name,
+                    source=stored,
+                    dest=state,
+                )
+            state = stored
+        self.machine.add_model(model, initial=state)
         return model
 
     def detach(self, model: Any) -> None:
@@ -282,8 +471,16 @@ class Lifecycle:
 
     # -- rejections ---------------------------------------------------------------------------
 
-    def _not_a_state(self, status: str, object_id: object = None) -> IllegalTransition:
+    def _not_a_state(self, status: object, object_id: object = None) -> IllegalTransition:
         d = self.definition
+        if not isinstance(status, str):
+            return UnknownStatus(
+                f"{self.name}: a status is a string, not {_shown(status)}",
+                status=status,
+                suggestions=[],
+                machine=self.name,
+                object_id=object_id,
+            )
         if status in d.acknowledgements:
             return AcknowledgementStatus(
                 f"{self.name}: '{status}' is an acknowledgement only, never a "
@@ -306,7 +503,7 @@ class Lifecycle:
     def rejection(self, source: str, dest: str, object_id: object = None) -> IllegalTransition:
         """The error explaining why `source -> dest` is not allowed."""
         for status in (source, dest):
-            if self.definition.resolve(status) is None:
+            if self._state_of(status) is None:
                 return self._not_a_state(status, object_id)
         src, dst = self.canonical(source), self.canonical(dest)
         allowed = self.allowed_from(src)
@@ -342,3 +539,42 @@ class Lifecycle:
             trigger=trigger,
             allowed=self.allowed_from(state),
         )
+
+    # -- streams: verdicts on real status streams (statemachine.runtime.streams) ---------------
+
+    def classify(self, current: str | None, status: str) -> streams.Verdict:
+        """The verdict for `status` arriving at an entity in `current` (None: a new entity),
+        from the graph alone, with no side effects; `after` is where `apply` with the
+        default policy would leave it."""
+        return streams.classify(self.definition, current, status)
+
+    def apply(
+        self,
+        obj: Any,
+        status: str,
+        *,
+        seq: int | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+        expected: str | None = None,
+        object_id: object = None,
+        key_field: str | None = None,
+        policy: streams.Policy = streams.DEFAULT_POLICY,
+        **data: Any,
+    ) -> streams.Verdict:
+        """Decide on one delivery of `status` for `obj` (an object or a dict row) and act as
+        `policy` says, atomically; returns the verdict, raises `streams.Rejected` (carrying
+        it) where the policy raises. The last applied ordering key (`seq`, `at`,
+        `event_id`) is kept in `obj`'s `key_field` when given; `expected` makes it
+        compare-and-set; guards on the path taken receive `data`."""
+        return streams.apply(
+            self, obj, status, seq, at, event_id, expected, object_id, key_field, policy, data
+        )
+
+    def replay(
+        self, events: Iterable[streams.Event], policy: streams.Policy = streams.DEFAULT_POLICY
+    ) -> Iterator[tuple[streams.Event, streams.Verdict]]:
+        """Each event with its verdict, in arrival order, many entities interleaved; an
+        entity's final status is the `after` of its last verdict. Never raises for a
+        verdict; guards are not evaluated."""
+        return streams.replay(self, events, policy)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from transitions import Machine, State
 from transitions.core import Event, EventData
-from transitions.extensions import LockedMachine
-from transitions.extensions.locking import LockedEvent
 
 from statemachine.model.definition import Definition
 
-__all__ = ["Guard", "LifecycleMachine", "LockedLifecycleMachine", "machine_config"]
+__all__ = ["Guard", "LifecycleMachine", "field_clash", "locked_machine_class", "machine_config"]
 
 #: a guard receives transitions' EventData: `.model`, `.kwargs`, `.transition`
 Guard = Callable[[EventData], bool]
@@ -50,6 +49,49 @@ def machine_config(definition: Definition, guards: Mapping[str, Guard]) -> dict[
     }
 
 
+def field_clash(definition: Definition) -> str | None:
+    """Why the status field cannot live on a transitions model beside the methods `attach`
+    gives it (`trigger`, `may_trigger`, one method per trigger and its `may_<trigger>`, the
+    `on_enter_<state>`/`on_exit_<state>` callbacks transitions looks up), or None."""
+    field = definition.field
+    triggers = {t.trigger for t in definition.transitions}
+    if field in ("trigger", "may_trigger"):
+        return f"'{field}' is the method transitions gives every model"
+    if field in triggers:
+        return f"'{field}' is also a trigger, which becomes a method of the model"
+    if field.startswith("may_") and field[4:] in triggers:
+        return f"'{field}' is the method that tells whether trigger '{field[4:]}' may fire"
+    for prefix in ("on_enter_", "on_exit_"):
+        if field.startswith(prefix) and field[len(prefix) :] in definition.states:
+            return f"'{field}' is the callback transitions calls for state '{field[len(prefix) :]}'"
+    return None
+
+
+class _Models(list[Any]):
+    """transitions' list of models, with membership by identity in O(1): `add_model`'s
+    `model not in self.models` would otherwise scan the list for every model attached.
+    transitions only appends and removes, which keep the set of ids in step."""
+
+    def __init__(self, models: Iterable[Any] = ()) -> None:
+        super().__init__(models)
+        self._ids = {id(model) for model in self}
+
+    def __contains__(self, model: object) -> bool:
+        return id(model) in self._ids
+
+    def append(self, model: Any) -> None:
+        self._ids.add(id(model))
+        super().append(model)
+
+    def remove(self, model: Any) -> None:
+        for i, registered in enumerate(self):
+            if registered is model:
+                del self[i]
+                self._ids.discard(id(model))
+                return
+        raise ValueError(f"{model!r} is not a registered model")
+
+
 class _Rejecting:
     """Event mixin: an invalid trigger raises `IllegalTransition` with the allowed moves."""
 
@@ -63,23 +105,40 @@ class _Rejecting:
         raise self.machine.lifecycle.trigger_rejection(self.name, state.name)
 
 
+class _Registering:
+    """Machine mixin: the models' list is a `_Models`."""
+
+    models: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.models = _Models(self.models)
+
+
 class RejectingEvent(_Rejecting, Event):  # type: ignore[misc]
     """A transitions Event that raises our rejection for an invalid trigger."""
 
 
-class LockedRejectingEvent(_Rejecting, LockedEvent):  # type: ignore[misc]
-    """The same for `LockedMachine`."""
-
-
-class LifecycleMachine(Machine):
+class LifecycleMachine(_Registering, Machine):  # type: ignore[misc]
     """A transitions Machine that knows its lifecycle, for operator-readable rejections."""
 
     event_cls = RejectingEvent
     lifecycle: Any = None
 
 
-class LockedLifecycleMachine(LockedMachine):
-    """The thread-safe variant, on transitions' own LockedMachine."""
+@cache
+def locked_machine_class() -> type[Machine]:
+    """The thread-safe variant, on transitions' own LockedMachine. Built on first use: the
+    `transitions.extensions` package imports asyncio and diagrams, which only it needs."""
+    from transitions.extensions.locking import LockedEvent, LockedMachine
 
-    event_cls = LockedRejectingEvent
-    lifecycle: Any = None
+    class LockedRejectingEvent(_Rejecting, LockedEvent):  # type: ignore[misc]
+        """A transitions LockedEvent that raises our rejection for an invalid trigger."""
+
+    class LockedLifecycleMachine(_Registering, LockedMachine):  # type: ignore[misc]
+        """A transitions LockedMachine that knows its lifecycle."""
+
+        event_cls = LockedRejectingEvent
+        lifecycle: Any = None
+
+    return LockedLifecycleMachine

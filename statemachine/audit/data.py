@@ -1,0 +1,149 @@
+"""Where the events come from: files, globs or stdin, their columns, read into DuckDB.
+
+Every engine sees the same relation `events(id, status, seq, ts, event_id, ord)` (the input
+of `statemachine.sql.audit.audit_sql`); `ord` numbers the rows in input order: the file's
+place among the inputs times 10**12 plus the row's 1-based line in its file.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["FILE_STRIDE", "Columns", "InputError", "Source", "expand", "register_events"]
+
+#: `ord` = file index * FILE_STRIDE + line in file
+FILE_STRIDE = 10**12
+
+_FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".jsonl": "json", ".ndjson": "json"}
+
+
+class InputError(Exception):
+    """The data cannot be read as asked: a missing file or column, an unreadable value."""
+
+
+@attrs.frozen
+class Columns:
+    """Which input column holds what; `explicit` names the ones the user asked for."""
+
+    id: str = "id"
+    status: str = "status"
+    at: str = "at"
+    seq: str = "seq"
+    event_id: str = "event_id"
+    explicit: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class Source:
+    """One input file (or stdin, spooled to a file) and its format."""
+
+    path: Path
+    format: str
+    shown: str
+
+
+def _format(path: str) -> str:
+    for suffix, fmt in _FORMATS.items():
+        if path.lower().endswith(suffix) or path.lower().endswith(suffix + ".gz"):
+            return fmt
+    raise InputError(
+        f"{path}: unknown data format; use a .csv, .parquet or .jsonl (JSON Lines) file"
+    )
+
+
+def expand(patterns: Sequence[str]) -> list[Source]:
+    """The files `patterns` name (globs expanded, sorted), in order; `-` is CSV on stdin."""
+    sources: list[Source] = []
+    for pattern in patterns:
+        if pattern == "-":
+            spool = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the run
+                prefix="statemachine-stdin-", suffix=".csv", delete=False
+            )
+            spool.write(sys.stdin.buffer.read())
+            spool.close()
+            sources.append(Source(Path(spool.name), "csv", "<stdin>"))
+            continue
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise InputError(f"{pattern}: no file matches")
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                raise InputError(f"{match}: no such file")
+            sources.append(Source(path, _format(match), match))
+    if not sources:
+        raise InputError("no data files given")
+    return sources
+
+
+def _reader(source: Source) -> str:
+    path = str(source.path).replace("'", "''")
+    if source.format == "csv":
+        return f"read_csv('{path}', header = true, all_varchar = true)"
+    if source.format == "parquet":
+        return f"read_parquet('{path}')"
+    return f"read_json('{path}', format = 'newline_delimited')"
+
+
+def _column(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def register_events(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[Source], columns: Columns
+) -> None:
+    """Create the view `events` over `sources` in `con`. Raises `InputError` for a missing
+    column or an unreadable file."""
+    import duckdb
+
+    parts: list[str] = []
+    for index, source in enumerate(sources):
+        try:
+            present = {
+                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
+            }
+        except duckdb.Error as err:
+            first = str(err).strip().splitlines()[0]
+            raise InputError(f"{source.shown}: cannot read as {source.format}: {first}") from None
+        for role in ("id", "status"):
+            name = getattr(columns, role)
+            if name not in present:
+                raise InputError(
+                    f"{source.shown}: no column '{name}' for the {role}; the columns are "
+                    f"{', '.join(sorted(present))} (choose one with --{role.replace('_', '-')})"
+                )
+        picked: dict[str, str] = {}
+        for role, sql_type in (("seq", "BIGINT"), ("at", "TIMESTAMP"), ("event_id", "VARCHAR")):
+            name = getattr(columns, role)
+            if name in present:
+                value = _column(name)
+                if sql_type == "TIMESTAMP":
+                    value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
+                picked[role] = f"CAST({value} AS {sql_type})"
+            elif role in columns.explicit:
+                option = "--" + role.replace("_", "-")
+                raise InputError(
+                    f"{source.shown}: no column '{name}' ({option}); the columns are "
+                    f"{', '.join(sorted(present))}"
+                )
+            else:
+                picked[role] = f"CAST(NULL AS {sql_type})"
+        parts.append(
+            f"SELECT COALESCE(CAST({_column(columns.id)} AS VARCHAR), '') AS id, "
+            f"COALESCE(CAST({_column(columns.status)} AS VARCHAR), '') AS status, "
+            f"{picked['seq']} AS seq, {picked['at']} AS ts, {picked['event_id']} AS event_id, "
+            f"CAST({index} AS BIGINT) * {FILE_STRIDE} + row_number() OVER () AS ord "
+            f"FROM {_reader(source)}"
+        )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE OR REPLACE TEMP VIEW events AS " + "\nUNION ALL\n".join(parts))

@@ -1,0 +1,250 @@
+"""The three engines: DuckDB (the default), Python (the runtime's own replay, the reference)
+and Spark. Each leaves `verdicts` and `entities` relations that the report is read from."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from statemachine.audit.data import Columns, InputError, Source, register_events
+from statemachine.audit.report import FINDINGS_SQL, Report, summarize
+from statemachine.model.definition import Definition
+from statemachine.runtime.streams import Event
+from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_sql, entities_sql
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["ENGINES", "Options", "Outputs", "copy_to", "exports", "run"]
+
+ENGINES = ("duckdb", "spark", "python")
+
+_ENTITY_COLUMNS = ("id", "events", "final", "entered", "first_verdict", "stuck")
+
+
+@attrs.frozen
+class Options:
+    """How to read and judge the data."""
+
+    columns: Columns = Columns()
+    #: the time stuck is judged at (None: the latest event time)
+    as_of: datetime | None = None
+    #: state -> how long it may last, over the definition's own `stale_after`
+    stale_after: dict[str, timedelta] = attrs.field(factory=dict)
+
+    def limits(self, definition: Definition) -> dict[str, timedelta]:
+        found = {n: s.stale_after for n, s in definition.states.items() if s.stale_after}
+        return {**found, **self.stale_after}
+
+
+@attrs.frozen
+class Outputs:
+    """Files to write besides the report (CSV or Parquet, by extension)."""
+
+    findings: Path | None = None
+    #: every event with its verdict (the columns of `VERDICT_COLUMNS`)
+    events: Path | None = None
+    #: every entity: id, events, final, entered, first_verdict, stuck
+    entities: Path | None = None
+
+
+def _copy_format(path: Path) -> str:
+    if path.suffix.lower() == ".parquet":
+        return "(FORMAT parquet)"
+    if path.suffix.lower() == ".csv":
+        return "(FORMAT csv, HEADER true)"
+    raise InputError(f"{path}: write a .csv or .parquet file")
+
+
+def exports(outputs: Outputs) -> list[tuple[Path, str]]:
+    """Each requested file with the query over `verdicts` and `entities` that fills it."""
+    wanted = (
+        (outputs.findings, FINDINGS_SQL),
+        (outputs.events, "SELECT * FROM verdicts ORDER BY ord"),
+        (outputs.entities, "SELECT * FROM entities ORDER BY id"),
+    )
+    return [(path, sql) for path, sql in wanted if path is not None]
+
+
+def copy_to(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
+    """Write the rows of `sql` to `path`, CSV or Parquet by its extension."""
+    quoted = str(path).replace("'", "''")
+    con.execute(f"COPY ({sql}) TO '{quoted}' {_copy_format(path)}")
+
+
+def _export(con: duckdb.DuckDBPyConnection, outputs: Outputs) -> None:
+    for path, sql in exports(outputs):
+        copy_to(con, sql, path)
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/statemachine-duckdb'")
+    if sys.stderr.isatty():
+        con.execute("SET enable_progress_bar = true")
+    return con
+
+
+def _as_of(options: Options, latest: Any) -> datetime | None:
+    return options.as_of if options.as_of is not None else latest
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, definition: Definition, options: Options, outputs: Outputs
+) -> Report:
+    latest = con.execute("SELECT max(ts) FROM verdicts").fetchall()[0][0]
+    as_of = _as_of(options, latest)
+    con.execute(
+        "CREATE TEMP TABLE entities AS "
+        + entities_sql(definition, "duckdb", options.limits(definition), as_of)
+    )
+    report = summarize(definition, lambda sql: con.execute(sql).fetchall(), as_of)
+    _export(con, outputs)
+    return report
+
+
+def _duckdb(
+    definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
+) -> Report:
+    con = _connect()
+    register_events(con, sources, options.columns)
+    con.execute("CREATE TEMP TABLE verdicts AS " + audit_sql(definition, "duckdb"))
+    return _finish(con, definition, options, outputs)
+
+
+def _sort_key(event: _Placed) -> tuple[bool, int, bool, datetime, int]:
+    """seq, then time, then input order; a missing key sorts last (as `NULLS LAST`)."""
+    seq, ts = event.seq, event.ts
+    return (seq is None, seq or 0, ts is None, ts or datetime.min, event.ord)
+
+
+@attrs.frozen
+class _Placed:
+    """One input row: the runtime's event and where it stood."""
+
+    event: Event
+    ord: int
+    seq: int | None
+    #: the event time as read (naive UTC)
+    ts: datetime | None
+
+
+def _python(
+    definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
+) -> Report:
+    """The reference: each entity's events sorted by key, then the runtime's own replay."""
+    import pyarrow as pa
+
+    from statemachine.runtime import Lifecycle
+
+    con = _connect()
+    register_events(con, sources, options.columns)
+    histories: dict[str, list[_Placed]] = {}
+    cursor = con.execute("SELECT id, status, seq, ts, event_id, ord FROM events ORDER BY ord")
+    while batch := cursor.fetchmany(100_000):
+        for ident, status, seq, ts, event_id, place in batch:
+            event = Event(ident, status, seq=seq, at=ts, event_id=event_id)
+            histories.setdefault(ident, []).append(_Placed(event, place, seq, ts))
+    for history in histories.values():
+        history.sort(key=_sort_key)
+    placed = [p for history in histories.values() for p in history]
+    replayed = Lifecycle(definition, structural=True).replay(p.event for p in placed)
+    columns: dict[str, list[Any]] = {name: [] for name in VERDICT_COLUMNS}
+    entities: dict[str, list[Any]] = {name: [] for name in _ENTITY_COLUMNS}
+    kept: dict[str, tuple[str | None, datetime | None]] = {}
+    previous: str | None = None
+    rn = 0
+    for p, (event, verdict) in zip(placed, replayed, strict=True):
+        rn = 1 if event.id != previous else rn + 1
+        if rn == 1:
+            kept[event.id] = (None, None)
+            entities["first_verdict"].append(str(verdict.kind))
+        previous = event.id
+        for name, value in zip(
+            VERDICT_COLUMNS,
+            (
+                event.id,
+                p.ord,
+                rn,
+                event.status,
+                p.seq,
+                p.ts,
+                event.event_id,
+                str(verdict.kind),
+                verdict.before,
+                verdict.after,
+                definition.resolve(event.status),
+                ",".join(verdict.skipped),
+                ",".join(verdict.through),
+            ),
+            strict=True,
+        ):
+            columns[name].append(value)
+        if verdict.kind in MOVING:
+            kept[event.id] = (verdict.after, p.ts)
+    latest = max((p.ts for p in placed if p.ts is not None), default=None)
+    as_of = _as_of(options, latest)
+    limits = options.limits(definition)
+    for ident, history in histories.items():
+        final, entered = kept[ident]
+        limit = limits.get(final) if final is not None else None
+        stuck = (
+            limit is not None
+            and final is not None
+            and not definition.states[final].final
+            and entered is not None
+            and as_of is not None
+            and as_of - entered > limit
+        )
+        for name, value in (
+            ("id", ident),
+            ("events", len(history)),
+            ("final", final),
+            ("entered", entered),
+            ("stuck", stuck),
+        ):
+            entities[name].append(value)
+    for name, table in (("verdicts", columns), ("entities", entities)):
+        con.register(f"{name}_rows", pa.table(table))
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_rows")
+    report = summarize(definition, lambda sql: con.execute(sql).fetchall(), as_of)
+    _export(con, outputs)
+    return report
+
+
+def run(
+    definition: Definition,
+    sources: Sequence[Source],
+    options: Options,
+    engine: str = "duckdb",
+    outputs: Outputs = Outputs(),
+) -> Report:
+    """Audit the events in `sources` against `definition` on `engine`; raises `InputError`
+    when the data cannot be read as asked."""
+    import duckdb
+
+    if engine == "spark":
+        from statemachine.audit.spark import run_spark
+
+        return run_spark(definition, sources, options, outputs)
+    try:
+        if engine == "python":
+            return _python(definition, sources, options, outputs)
+        return _duckdb(definition, sources, options, outputs)
+    except duckdb.ConversionException as err:
+        raise InputError(f"cannot read the data: {_first_line(err)}") from None
+    except duckdb.IOException as err:
+        raise InputError(_first_line(err)) from None
+
+
+def _first_line(err: Exception) -> str:
+    lines: Iterator[str] = iter(str(err).strip().splitlines())
+    return next(lines, str(err))

@@ -1,0 +1,219 @@
+"""What an audit found, summed up the same way whichever engine judged the events.
+
+Every engine leaves two relations behind: `verdicts` (one row per event, the columns of
+`statemachine.sql.audit.VERDICT_COLUMNS`) and `entities` (`id, events, final, entered,
+first_verdict, stuck`). `summarize` asks them a few small dialect-neutral queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from statemachine.graph import Kind
+from statemachine.model.definition import Definition
+
+__all__ = [
+    "EXAMPLES",
+    "FINDINGS_SQL",
+    "NO_STATUS",
+    "Report",
+    "Transition",
+    "outcome_map",
+    "summarize",
+]
+
+#: how many example ids a report keeps per kind
+EXAMPLES = 5
+#: the final status of an entity no event could start
+NO_STATUS = "(none)"
+#: worst first: the order verdicts are listed in
+_SEVERITY = (
+    Kind.ILLEGAL,
+    Kind.UNKNOWN,
+    Kind.STALE,
+    Kind.AMBIGUOUS,
+    Kind.SKIPPED,
+    Kind.REPEATED,
+    Kind.APPLIED,
+)
+
+#: one row per event that was not applied and one per stuck entity
+FINDINGS_SQL = """SELECT * FROM (
+  SELECT 'event' AS finding, verdict, id, ord, status, seq, ts, event_id, before, after,
+    missing, through FROM verdicts WHERE verdict <> 'applied'
+  UNION ALL
+  SELECT 'entity', 'stuck', id, CAST(NULL AS BIGINT), final, CAST(NULL AS BIGINT), entered,
+    CAST(NULL AS STRING), final, final, '', '' FROM entities WHERE stuck
+) f ORDER BY finding DESC, ord, id"""
+
+Query = Callable[[str], Sequence[Sequence[Any]]]
+
+
+@attrs.frozen
+class Transition:
+    """Events from `source` (None: a new entity) with status `dest`, judged `verdict`."""
+
+    source: str | None
+    dest: str
+    verdict: Kind
+    count: int
+    example: str
+
+
+@attrs.frozen
+class Report:
+    """The summary of one audit; `as_json()` is the pinned `--format json` contract."""
+
+    machine: str
+    events: int
+    entities: int
+    verdicts: Mapping[str, int]
+    final: Mapping[str, int]
+    outcomes: Mapping[str, int]
+    stuck: Mapping[str, int]
+    transitions: tuple[Transition, ...]
+    examples: Mapping[str, tuple[str, ...]]
+    unstartable: int
+    as_of: datetime | None
+
+    @property
+    def failed(self) -> bool:
+        """Some event is illegal or unknown (exit 1)."""
+        return bool(self.verdicts.get(Kind.ILLEGAL) or self.verdicts.get(Kind.UNKNOWN))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "machine": self.machine,
+            "events": self.events,
+            "entities": self.entities,
+            "verdicts": dict(self.verdicts),
+            "final": dict(self.final),
+            "outcomes": dict(self.outcomes),
+            "stuck": dict(self.stuck),
+            "transitions": [
+                {
+                    "source": t.source,
+                    "dest": t.dest,
+                    "count": t.count,
+                    "verdict": str(t.verdict),
+                    "example": t.example,
+                }
+                for t in self.transitions
+            ],
+            "examples": {kind: list(ids) for kind, ids in self.examples.items()},
+            "unstartable": self.unstartable,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+    def text(self, worst: int = 8) -> str:
+        """A summary a person reads in ten seconds."""
+        lines = [
+            f"{self.machine}: {self.events:,} events, {self.entities:,} entities"
+            + (f", as of {self.as_of:%Y-%m-%d %H:%M:%S}" if self.as_of else ""),
+            "",
+            "verdicts   " + _counts({k: n for k, n in self.verdicts.items() if n}),
+            "final      " + _counts(self.final),
+        ]
+        if self.outcomes:
+            lines.append("outcomes   " + _counts(self.outcomes))
+        lines.append("stuck      " + (_counts(self.stuck) if self.stuck else "none"))
+        if self.unstartable:
+            lines.append(
+                f"unstartable {self.unstartable:,} entities whose first status cannot start a "
+                f"history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
+            )
+        bad = [t for t in self.transitions if t.verdict is not Kind.APPLIED][:worst]
+        if bad:
+            lines += ["", "worst transitions"]
+            width = max(len(_move(t)) for t in bad)
+            for t in bad:
+                lines.append(
+                    f"  {_move(t):<{width}}  {t.verdict:<9} {t.count:>10,}  e.g. {t.example}"
+                )
+        shown = [(kind, ids) for kind, ids in self.examples.items() if kind != "unstartable"]
+        if shown:
+            lines += ["", "examples"]
+            lines += [f"  {kind:<9} {', '.join(ids)}" for kind, ids in shown]
+        return "\n".join(lines)
+
+
+def _move(t: Transition) -> str:
+    return f"{t.source or '(new)'} -> {t.dest}"
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return "  ".join(f"{name} {n:,}" for name, n in counts.items()) or "none"
+
+
+def _by_count(pairs: Sequence[Sequence[Any]]) -> dict[str, int]:
+    named = [(NO_STATUS if name is None else str(name), int(n)) for name, n in pairs]
+    return dict(sorted(named, key=lambda item: (-item[1], item[0])))
+
+
+def outcome_map(definition: Definition) -> dict[str, str]:
+    """State -> canonical outcome, from the machine's `outcome` mapping (empty without one)."""
+    mapping = definition.mappings.get("outcome")
+    if mapping is None:
+        return {}
+    return {state: labels[0] for state, labels in mapping.entries.items() if labels}
+
+
+def summarize(definition: Definition, query: Query, as_of: datetime | None) -> Report:
+    """The report from the relations `verdicts` and `entities` that `query` can read."""
+    ((events, entities, unstartable),) = query(
+        "SELECT (SELECT count(*) FROM verdicts), count(*), "
+        "sum(CASE WHEN first_verdict IN ('illegal', 'unknown') THEN 1 ELSE 0 END) "
+        "FROM entities"
+    )
+    counted = dict(query("SELECT verdict, count(*) FROM verdicts GROUP BY verdict"))
+    verdicts = {str(kind): int(counted.get(str(kind), 0)) for kind in Kind}
+    final = _by_count(query("SELECT final, count(*) FROM entities GROUP BY final"))
+    outcomes: dict[str, int] = {}
+    for state, label in outcome_map(definition).items():
+        if final.get(state):
+            outcomes[label] = outcomes.get(label, 0) + final[state]
+    stuck = _by_count(query("SELECT final, count(*) FROM entities WHERE stuck GROUP BY final"))
+    grouped = query(
+        "SELECT before, dest, verdict, count(*), min(CASE WHEN first = 1 THEN id END) FROM ("
+        "SELECT before, COALESCE(state, status, '') AS dest, verdict, id, row_number() OVER "
+        "(PARTITION BY before, COALESCE(state, status, ''), verdict ORDER BY ord) AS first "
+        "FROM verdicts) t GROUP BY before, dest, verdict"
+    )
+    rank = {kind: i for i, kind in enumerate(_SEVERITY)}
+    transitions = sorted(
+        (Transition(src, str(dst), Kind(kind), int(n), str(ex)) for src, dst, kind, n, ex in grouped),
+        key=lambda t: (rank[t.verdict], -t.count, t.source or "", t.dest),
+    )
+    examples: dict[str, list[str]] = {}
+    for kind, ident in query(
+        "SELECT verdict, id FROM (SELECT verdict, id, row_number() OVER (PARTITION BY verdict "
+        f"ORDER BY first) AS n FROM (SELECT verdict, id, min(ord) AS first FROM verdicts WHERE "
+        f"verdict <> 'applied' GROUP BY verdict, id) t) u WHERE n <= {EXAMPLES} "
+        "ORDER BY verdict, n"
+    ):
+        examples.setdefault(str(kind), []).append(str(ident))
+    ordered = {str(k): tuple(examples[str(k)]) for k in _SEVERITY if str(k) in examples}
+    for label, where in (
+        ("stuck", "stuck"),
+        ("unstartable", "first_verdict IN ('illegal', 'unknown')"),
+    ):
+        ids = [str(r[0]) for r in query(f"SELECT id FROM entities WHERE {where} ORDER BY id LIMIT {EXAMPLES}")]
+        if ids:
+            ordered[label] = tuple(ids)
+    return Report(
+        machine=definition.name,
+        events=int(events),
+        entities=int(entities),
+        verdicts=verdicts,
+        final=final,
+        outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
+        stuck=stuck,
+        transitions=tuple(transitions),
+        examples=ordered,
+        unstartable=int(unstartable or 0),
+        as_of=as_of,
+    )

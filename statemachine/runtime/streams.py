@@ -1,0 +1,426 @@
+"""Real status streams: a verdict for every incoming status, from the lifecycle's own graph.
+
+Webhooks arrive late, twice, swapped, or after steps the provider never reports. For an
+entity in state `c` and an incoming status `s` the graph (`statemachine.graph.row`) says
+whether `s` is one legal move ahead, ahead past statuses that never arrived, behind, on a
+cycle with `c`, or unrelated; ordering keys (provider sequence number, then event time, then
+arrival) overrule it where they can: an event older than the last applied one is `stale`
+whatever the graph says, and a newer one resolves an `ambiguous` cycle as a skip ahead.
+A `Policy` says what each verdict does (apply, ignore, raise).
+
+Guards: `apply` evaluates every guard on the edges of the path the move takes (the graph's
+path with the fewest reported states in between, unreported and missing states included); a
+guard that does not hold makes the verdict `illegal`. `classify` and `replay` have no object
+to evaluate guards on and decide from the graph alone, as `check` does.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from statemachine.checks.references import nearest
+from statemachine.graph import Kind, Relation, graph_of, row
+from statemachine.graph.paths import walk
+from statemachine.io.events import Event, Key, utc
+from statemachine.model.definition import Definition
+from statemachine.runtime.errors import (
+    IllegalTransition,
+    RepeatedStatus,
+    StatusConflict,
+    UnknownStatus,
+)
+
+if TYPE_CHECKING:
+    from statemachine.runtime.lifecycle import Lifecycle
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Action",
+    "Event",
+    "Key",
+    "Policy",
+    "Rejected",
+    "RejectedRepeat",
+    "RejectedUnknown",
+    "Verdict",
+    "apply",
+    "classify",
+    "replay",
+    "shown",
+]
+
+
+def shown(status: str) -> str:
+    """`status` as a message shows it: bare when plain, repr-quoted when it holds whitespace,
+    control or other unprintable characters (`'ringing '`), or is empty."""
+    if status and status.isprintable() and not any(c.isspace() for c in status):
+        return status
+    return repr(status)
+
+
+@attrs.frozen
+class Verdict:
+    """What one incoming status is, and what it did (or would do) to the entity."""
+
+    kind: Kind
+    #: the incoming value as delivered
+    status: str
+    #: the entity's state before (None: a new entity)
+    before: str | None
+    #: the state after: `before` unless the status was applied
+    after: str | None
+    #: reported states on the way that never arrived
+    skipped: tuple[str, ...] = ()
+    #: unreported states the move passed through
+    through: tuple[str, ...] = ()
+    message: str = ""
+
+
+class Action(enum.StrEnum):
+    """What a verdict does to the entity."""
+
+    APPLY = "apply"
+    IGNORE = "ignore"
+    RAISE = "raise"
+
+
+def _not_apply(_: object, attribute: attrs.Attribute[Any], value: Action) -> None:
+    if value is Action.APPLY:
+        raise ValueError(f"{attribute.name} cannot be {value}: an unknown value is no state")
+
+
+@attrs.frozen(cache_hash=True)
+class Policy:
+    """What each verdict does; `applied` always applies.
+
+    The defaults are a webhook handler's: apply a status that skipped unarrived ones (the
+    provider is ahead of us), ignore late and repeated deliveries (acknowledge and drop),
+    apply an `ambiguous` one (when neither ordering keys nor the graph order two statuses,
+    arrival order is the last evidence left), raise on `illegal` and `unknown` (alert).
+    """
+
+    skipped: Action = attrs.field(default=Action.APPLY, converter=Action)
+    stale: Action = attrs.field(default=Action.IGNORE, converter=Action)
+    repeated: Action = attrs.field(default=Action.IGNORE, converter=Action)
+    ambiguous: Action = attrs.field(default=Action.APPLY, converter=Action)
+    illegal: Action = attrs.field(default=Action.RAISE, converter=Action)
+    unknown: Action = attrs.field(default=Action.RAISE, converter=Action, validator=_not_apply)
+
+    def action(self, kind: Kind) -> Action:
+        """What a verdict of `kind` does under this policy."""
+        return Action.APPLY if kind is Kind.APPLIED else Action(getattr(self, kind.value))
+
+
+DEFAULT_POLICY = Policy()
+
+
+class Rejected(IllegalTransition):
+    """`apply` refused an incoming status because its policy raises on the verdict."""
+
+    verdict: Verdict
+
+
+class RejectedRepeat(RepeatedStatus, Rejected):
+    """A repeated status under a policy that raises on repeats."""
+
+
+class RejectedUnknown(UnknownStatus, Rejected):
+    """A value that is no status of the machine (or an acknowledgement only)."""
+
+
+# -- verdicts from the graph ----------------------------------------------------------------
+
+
+def _unknown(d: Definition, before: str | None, status: str, current: str | None) -> Verdict:
+    if current is not None and before is None:
+        what = f"current status {shown(current)} is not a status of {d.name}; repair it"
+    elif status in d.acknowledgements:
+        what = (
+            f"{shown(status)} is an acknowledgement only, never a {d.object or 'lifecycle'} "
+            "status; fetch the real status instead"
+        )
+    else:
+        near = nearest(status, [*d.states, *d.aliases])
+        hint = f"; did you mean {near!r}?" if near else ""
+        what = f"unknown status {status!r}{hint}"
+    return Verdict(Kind.UNKNOWN, status, before, before, message=what)
+
+
+def _message(d: Definition, found: Relation, status: str) -> str:
+    """The operator-readable sentence for a graph verdict."""
+    before, dest = found.source, found.dest
+    assert dest is not None
+    to = shown(status) if d.resolve(status) == status else f"{shown(status)} ({shown(dest)})"
+    names = ", ".join
+    if found.kind is Kind.APPLIED:
+        via = f" through {names(map(shown, found.through))}" if found.through else ""
+        if before is None:
+            return f"new entity starts at {to}{via}"
+        return f"{shown(before)} -> {to}{via}"
+    if found.kind is Kind.REPEATED:
+        return f"already {shown(dest)}"
+    if found.kind is Kind.SKIPPED:
+        origin = "new entity" if before is None else shown(before)
+        return f"{origin} -> {to}: {names(map(shown, found.missing))} never arrived"
+    assert before is not None or found.kind is Kind.ILLEGAL
+    if found.kind is Kind.STALE:
+        return f"late {to}: already {shown(before or '')}, which comes after it"
+    if found.kind is Kind.AMBIGUOUS:
+        return (
+            f"{shown(before or '')} and {to} lie on a cycle, not one move apart: cannot tell "
+            "whether it is ahead or behind"
+        )
+    graph = graph_of(d)
+    if before is None:
+        entries = names(map(shown, graph.entries))
+        return f"{to} cannot be a first status: a new entity starts at {entries}"
+    if d.states[before].final:
+        return f"cannot go from {shown(before)} to {to}: {shown(before)} is final"
+    allowed = names(map(shown, graph.successors[before])) or "nothing"
+    return f"cannot go from {shown(before)} to {to}: allowed from {shown(before)}: {allowed}"
+
+
+def _judge(d: Definition, policy: Policy, current: str | None, status: str) -> Verdict:
+    """The graph's verdict for `status` arriving at an entity in `current`, under `policy`."""
+    for value in (current, status):
+        if value is not None and not isinstance(value, str):
+            what = f"{value!r} is a {type(value).__name__}, not a status value"
+            shown_as = status if isinstance(status, str) else repr(status)
+            return Verdict(Kind.UNKNOWN, shown_as, None, None, message=what)
+    state = None if current is None else d.resolve(current)
+    if current is not None and state is None:
+        return _unknown(d, None, status, current)
+    found = row(graph_of(d), state).get(status)
+    if found is None:
+        return _unknown(d, state, status, None)
+    applies = policy.action(found.kind) is Action.APPLY
+    return Verdict(
+        found.kind,
+        status,
+        state,
+        found.dest if applies else state,
+        found.missing,
+        found.through,
+        _message(d, found, status),
+    )
+
+
+class _Table:
+    """The verdicts of one definition under one policy, per (current, status), made when first
+    asked for. Only known values are kept, so garbage input costs no memory."""
+
+    def __init__(self, definition: Definition, policy: Policy) -> None:
+        self.definition = definition
+        self.policy = policy
+        self.rows: dict[str | None, dict[str, Verdict]] = {}
+        self.actions = {kind: policy.action(kind) for kind in Kind}
+        #: whether `apply` must evaluate guards at all
+        self.guarded = any(t.conditions for t in definition.transitions)
+
+    def verdict(self, current: str | None, status: str) -> Verdict:
+        """The slow path of `classify`: make and keep the verdict."""
+        found = _judge(self.definition, self.policy, current, status)
+        if found.kind is not Kind.UNKNOWN:
+            self.rows.setdefault(current, {})[status] = found
+        return found
+
+
+def _table(definition: Definition, policy: Policy) -> _Table:
+    """The verdict table of `definition` under `policy`, kept with the definition (by the
+    policy's identity, which the table keeps alive: a lookup costs no hashing)."""
+    tables: dict[int, _Table] = definition.derived.setdefault("verdicts", {})
+    found = tables.get(id(policy))
+    if found is None:
+        found = tables[id(policy)] = _Table(definition, policy)
+    return found
+
+
+def classify(
+    definition: Definition, current: str | None, status: str, policy: Policy = DEFAULT_POLICY
+) -> Verdict:
+    """The verdict for `status` arriving at an entity in `current` (None: a new entity),
+    from the graph alone; `after` is where `policy` would leave the entity."""
+    try:
+        return definition.derived["verdicts"][id(policy)].rows[current][status]  # type: ignore[no-any-return]
+    except (KeyError, TypeError):
+        return _table(definition, policy).verdict(current, status)
+
+
+# -- ordering keys ------------------------------------------------------------------------------
+
+
+def _order(key: Key, last: Key) -> int:
+    """-1 when `key` is older than `last`, 1 when newer, 0 when equal or incomparable:
+    the sequence number decides first, then the event time."""
+    seq, at, _ = key
+    last_seq, last_at, _ = last
+    if seq is not None and last_seq is not None and seq != last_seq:
+        return -1 if seq < last_seq else 1
+    if at is not None and last_at is not None and at != last_at:
+        return -1 if at < last_at else 1
+    return 0
+
+
+def _key_text(value: int | datetime | None) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _keyed(table: _Table, verdict: Verdict, key: Key, last: Key) -> tuple[Verdict, bool]:
+    """The verdict once the event's key is compared with the last applied one, and whether
+    the event confirms the entity's status as of a newer key (a repeat with a newer key)."""
+    if key[2] is not None and key[2] == last[2]:
+        message = f"event {shown(key[2])} delivered again"
+        return _verdict(table, verdict, Kind.REPEATED, message), False
+    order = _order(key, last)
+    if order < 0:
+        seq = key[0] is not None and last[0] is not None and key[0] != last[0]
+        what, now, was = ("seq", key[0], last[0]) if seq else ("time", key[1], last[1])
+        message = (
+            f"late {shown(verdict.status)}: its {what} {_key_text(now)} is older than the "
+            f"last applied status's {what} {_key_text(was)}"
+        )
+        return _verdict(table, verdict, Kind.STALE, message), False
+    if order > 0 and verdict.kind is Kind.AMBIGUOUS:
+        message = f"{verdict.message}; its newer key puts it ahead"
+        return _verdict(table, verdict, Kind.SKIPPED, message), False
+    return verdict, order > 0 and verdict.kind is Kind.REPEATED
+
+
+def _verdict(table: _Table, verdict: Verdict, kind: Kind, message: str) -> Verdict:
+    """`verdict` as another kind, `after` following the policy for that kind."""
+    dest = table.definition.resolve(verdict.status)
+    applies = table.actions[kind] is Action.APPLY
+    return attrs.evolve(
+        verdict, kind=kind, after=dest if applies else verdict.before, message=message
+    )
+
+
+# -- applying and replaying ---------------------------------------------------------------------
+
+
+def _rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
+    """The error `apply` raises for a verdict its policy raises on; it carries the verdict."""
+    who = f" ({object_id})" if object_id is not None else ""
+    text = f"{lc.name}{who}: {verdict.kind}: {verdict.message}"
+    common: dict[str, Any] = {
+        "machine": lc.name,
+        "source": verdict.before,
+        "dest": lc.definition.resolve(verdict.status),
+        "object_id": object_id,
+    }
+    err: Rejected
+    if verdict.kind is Kind.UNKNOWN:
+        d = lc.definition
+        near = nearest(verdict.status, [*d.states, *d.aliases])
+        err = RejectedUnknown(
+            text, status=verdict.status, suggestions=[near] if near else [], **common
+        )
+    elif verdict.kind is Kind.REPEATED:
+        err = RejectedRepeat(text, **common)
+    else:
+        err = Rejected(text, **common)
+    err.verdict = verdict
+    return err
+
+
+def _guards_hold(
+    lc: Lifecycle, table: _Table, obj: Any, verdict: Verdict, data: dict[str, Any]
+) -> Verdict:
+    """`verdict`, or an `illegal` one when a guard on the path its move takes does not hold."""
+    graph = graph_of(lc.definition)
+    for source, dest in walk(graph, row(graph, verdict.before)[verdict.status]):
+        move = lc.check(source, dest)
+        if move.conditions:
+            try:
+                lc._guarded(obj, move, None, data)
+            except IllegalTransition as err:
+                message = str(err).split(": ", 1)[-1]
+                return _verdict(table, verdict, Kind.ILLEGAL, message)
+    return verdict
+
+
+def _store_key(obj: Any, key_field: str, key: Key | None) -> None:
+    if isinstance(obj, dict):
+        obj[key_field] = key
+    else:
+        setattr(obj, key_field, key)
+
+
+def apply(
+    lc: Lifecycle,
+    obj: Any,
+    status: str,
+    seq: int | None,
+    at: datetime | None,
+    event_id: str | None,
+    expected: str | None,
+    object_id: object,
+    key_field: str | None,
+    policy: Policy,
+    data: dict[str, Any],
+) -> Verdict:
+    """`Lifecycle.apply`: decide, then set the status (and the key) as the policy says."""
+    table = _table(lc.definition, policy)
+    with lc.lock_for(obj, object_id) as lock:
+        current = lc.read_status(obj)
+        if expected is not None and current != expected:
+            raise StatusConflict(
+                f"{lc.name}: status of {object_id or 'object'} is {shown(str(current))}, "
+                f"not the expected {shown(expected)}; re-read it and decide again",
+                machine=lc.name,
+                source=current,
+                dest=status,
+                object_id=object_id,
+            )
+        try:
+            verdict = table.rows[current][status]
+        except (KeyError, TypeError):
+            verdict = table.verdict(current, status)
+        confirms = False
+        key: Key | None = None
+        if key_field is not None and (seq is not None or at is not None or event_id is not None):
+            key = (seq, utc(at), event_id)
+            last = obj.get(key_field) if isinstance(obj, dict) else getattr(obj, key_field, None)
+            if last is not None and verdict.kind is not Kind.UNKNOWN:
+                verdict, confirms = _keyed(table, verdict, key, last)
+        if table.guarded and verdict.after != verdict.before:
+            with lock.unlocked():  # guards are user code: hold the entity, not the mutex
+                verdict = _guards_hold(lc, table, obj, verdict, data)
+        action = table.actions[verdict.kind]
+        if action is Action.RAISE:
+            raise _rejected(lc, verdict, object_id)
+        if action is Action.APPLY or confirms:
+            if verdict.after != current and verdict.after is not None:
+                lc.write_status(obj, verdict.after)
+            if key_field is not None:
+                _store_key(obj, key_field, key)
+        return verdict
+
+
+def replay(
+    lc: Lifecycle, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
+) -> Iterator[tuple[Event, Verdict]]:
+    """`Lifecycle.replay`: each event with its verdict, in arrival order, many entities
+    interleaved, keeping each entity's status and last applied key. Never raises for a
+    verdict (what `policy` raises on is left unapplied); guards are not evaluated."""
+    table = _table(lc.definition, policy)
+    rows, actions = table.rows, table.actions
+    entities: dict[str, tuple[str | None, Key | None]] = {}
+    for event in events:
+        current, last = entities.get(event.id, (None, None))
+        try:
+            verdict = rows[current][event.status]
+        except (KeyError, TypeError):
+            verdict = table.verdict(current, event.status)
+        confirms = False
+        key = event.key
+        if key is not None and last is not None and verdict.kind is not Kind.UNKNOWN:
+            verdict, confirms = _keyed(table, verdict, key, last)
+        if actions[verdict.kind] is Action.APPLY or confirms:
+            entities[event.id] = (verdict.after, key)
+        yield event, verdict

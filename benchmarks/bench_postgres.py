@@ -24,9 +24,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.pgserver
 
-from statemachine.runtime import definition  # noqa: E402
-from statemachine.sql.postgres import enforce_sql  # noqa: E402
-from tests.pgserver import running  # noqa: E402
+from statemachine.runtime import definition
+from statemachine.sql.postgres import enforce_sql
+from tests.pgserver import running
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

@@ -9,7 +9,10 @@ from pathlib import Path
 from statemachine.io.config import find_config
 from tests.conftest import run_cli
 
-CALL = "machine: acme.call\ninitial: ringing\nstates:\n  ringing: {}\n  done: {final: true}\ntransitions:\n  - {source: ringing, dest: done}\n"
+CALL = (
+    "machine: acme.call\ninitial: ringing\nstates:\n  ringing: {}\n  done: {final: true}\n"
+    "transitions:\n  - {source: ringing, dest: done}\n"
+)
 
 
 def _project(

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from statemachine.io.files import UnreadablePath, definition_files
+from statemachine.io.index import machine_index
+from statemachine.runtime import DefinitionError, definition, lifecycle
 from tests.conftest import run_cli
 
 BROKEN = b"machine: [\n"  # one SM001 finding: shows that the file was read
@@ -100,12 +102,17 @@ def _without_root_powers() -> list[str]:
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
-def test_an_unreadable_folder_is_exit_2_with_its_name(tmp_path: Path) -> None:
-    """Root reads a mode-000 folder; setpriv drops the capabilities that allow it."""
+@pytest.mark.parametrize("what", ["folder", "file"])
+def test_an_unreadable_folder_or_file_is_exit_2_with_its_name(tmp_path: Path, what: str) -> None:
+    """Root reads mode-000 paths; setpriv drops the capabilities that allow it."""
     (tmp_path / "good.yaml").write_bytes(BROKEN)
-    locked = tmp_path / "sub" / "locked"
-    locked.mkdir(parents=True)
-    (locked / "hidden.yaml").write_bytes(BROKEN)
+    (tmp_path / "sub").mkdir()
+    locked = tmp_path / "sub" / ("locked" if what == "folder" else "locked.yaml")
+    if what == "folder":
+        locked.mkdir()
+        (locked / "inside.yaml").write_bytes(BROKEN)
+    else:
+        locked.write_bytes(BROKEN)
     locked.chmod(0)
     try:
         result = subprocess.run(
@@ -118,5 +125,72 @@ def test_an_unreadable_folder_is_exit_2_with_its_name(tmp_path: Path) -> None:
     finally:
         locked.chmod(0o755)
     assert result.returncode == 2, (result.stdout, result.stderr)
-    assert str(locked) in result.stderr and "Permission denied" in result.stderr
+    assert f"{locked}: Permission denied" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+USER_MACHINE = """\
+machine: user.call
+initial: ringing
+states:
+  ringing: {}
+  answered: {final: true}
+  missed: {final: true}
+transitions:
+  - {trigger: answer, source: ringing, dest: answered}
+  - {trigger: miss, source: ringing, dest: missed}
+mappings:
+  outcome:
+    values: canonical.call
+    total: final
+    entries: {answered: connected, missed: LABEL}
+"""
+
+
+def test_lifecycle_loads_one_definition_and_what_it_refers_to(tmp_path: Path) -> None:
+    """A broken file beside it is never read; its reference to a bundled machine is checked."""
+    (tmp_path / "call.yaml").write_text(USER_MACHINE.replace("LABEL", "no_answer"))
+    os.mkfifo(tmp_path / "pipe.yaml")  # reading it would be a finding in `check`
+    (tmp_path / "broken.yaml").write_bytes(BROKEN)
+    lc = lifecycle("user.call", paths=[tmp_path])
+    assert lc.check_sequence(["ringing", "answered"]) is None
+    with pytest.raises(DefinitionError, match=r"unknown machine 'user\.cal'; did you mean"):
+        lifecycle("user.cal", paths=[tmp_path])
+
+
+def test_lifecycle_refuses_errors_found_against_its_references(tmp_path: Path) -> None:
+    (tmp_path / "call.yaml").write_text(USER_MACHINE.replace("LABEL", "no_such_outcome"))
+    with pytest.raises(DefinitionError, match=r"call.yaml:\d+:\d+: SM061 .*no_such_outcome"):
+        lifecycle("user.call", paths=[tmp_path])
+
+
+def test_the_index_follows_a_changed_file(tmp_path: Path) -> None:
+    path = tmp_path / "call.yaml"
+    path.write_text(USER_MACHINE.replace("LABEL", "no_answer"))
+    assert definition("user.call", [tmp_path]).states["ringing"].description == ""
+    path.write_text(
+        USER_MACHINE.replace("LABEL", "no_answer").replace(
+            "ringing: {}", "ringing: {description: new}"
+        )
+    )
+    assert definition("user.call", [tmp_path]).states["ringing"].description == "new"
+    path.write_text(USER_MACHINE.replace("user.call", "user.renamed").replace("LABEL", "no_answer"))
+    assert definition("user.renamed", [tmp_path]).name == "user.renamed"
+    with pytest.raises(DefinitionError, match=r"unknown machine 'user\.call'"):
+        definition("user.call", [tmp_path])
+
+
+def test_a_name_the_index_cannot_read_from_its_line_is_still_found(tmp_path: Path) -> None:
+    """A quoted key, or a `machine:` value continued on the next line: the file is parsed."""
+    text = USER_MACHINE.replace("LABEL", "no_answer")
+    (tmp_path / "a.yaml").write_text(text.replace("machine: user.call\n", '"machine": user.call\n'))
+    assert definition("user.call", [tmp_path]).name == "user.call"
+    (tmp_path / "a.yaml").write_text(text.replace("machine: user.call", "machine: user\n  .call"))
+    assert list(machine_index([tmp_path])) == ["user .call"]  # YAML folds the two lines
+    with pytest.raises(DefinitionError, match="unknown machine 'user'"):
+        definition("user", [tmp_path])
+
+
+def test_definition_of_a_missing_path_is_a_definition_error(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match=r"cannot read .*nowhere: No such file"):
+        definition("user.call", [tmp_path / "nowhere"])

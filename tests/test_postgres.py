@@ -390,3 +390,11 @@ def test_the_audit_sql_in_postgres_agrees_with_duckdb(db: Conn) -> None:
     verdict = VERDICT_COLUMNS.index("verdict")
     assert {r[verdict] for r in in_postgres} > {"applied"}  # the log has anomalies
     assert in_postgres == in_duckdb
+
+
+def test_cli_without_enforce_prints_the_audit_sql() -> None:
+    from statemachine.sql.audit import audit_sql
+
+    done = run_cli("sql", "dialnexa.call", "--dialect", "spark")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == audit_sql(definition("dialnexa.call"), "spark") + "\n"

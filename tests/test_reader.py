@@ -136,7 +136,8 @@ def test_scalar_length_is_bounded(write: Callable[..., Path]) -> None:
     path = write(f"machine: a.b\ninitial: x\nstates:\n  x: {{description: {'a' * 20_000}}}\n")
     (finding,) = read_document(path).findings
     assert str(finding).endswith(
-        "machine.yaml:4:20: SM001 a value of 20000 characters (at most 16384); is this a definition?"
+        "machine.yaml:4:20: SM001 a value of 20000 characters (at most 16384); "
+        "is this a definition?"
     )
 
 
@@ -162,7 +163,9 @@ def test_yaml_1_1_keys_are_the_names_they_spell(write: Callable[..., Path]) -> N
     path = write(YAML11)
     result = run_cli("check", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    shown = json.loads(run_cli("show", "switch.power", "--format", "json", "--path", str(path)).stdout)
+    shown = json.loads(
+        run_cli("show", "switch.power", "--format", "json", "--path", str(path)).stdout
+    )
     assert [s["name"] for s in shown["states"]] == ["off", "on", "yes", "no"]
     assert [s["final"] for s in shown["states"]] == [False, False, True, True]
     assert sorted(shown["aliases"]) == ["n", "y"]

@@ -180,6 +180,28 @@ def test_a_guard_may_advance_other_objects(write):
     assert {r.status for pair in pairs for r in pair} == {"running"}
 
 
+def test_a_guard_may_advance_an_object_that_shares_its_lock(write):
+    lc: Lifecycle | None = None
+    partner: dict[int, Record] = {}
+
+    def ready(event: Any) -> bool:
+        other = partner.get(id(event.model))
+        if other is not None:
+            assert lc is not None
+            lc.advance(other, "running")
+        return True
+
+    lc = _job(write, ready)
+    records = [Record("queued") for _ in range(2_000)]
+    by_stripe: dict[int, list[Record]] = collections.defaultdict(list)
+    for record in records:
+        by_stripe[lc.lock_for(record).stripe].append(record)
+    first, second = next(group for group in by_stripe.values() if len(group) >= 2)[:2]
+    partner[id(first)] = second
+    assert _finishes(lambda: lc.advance(first, "running")), "deadlock"
+    assert (first.status, second.status) == ("running", "running")
+
+
 def test_a_guard_advancing_its_own_object_is_refused_not_a_deadlock(write):
     lc: Lifecycle | None = None
 
@@ -376,17 +398,29 @@ def test_a_new_entity_may_start_in_any_entry_state(write):
 # -- definitions the trigger style cannot run --------------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["may_send", "send", "trigger", "may_trigger"])
-def test_a_field_that_clashes_with_the_models_methods_is_refused(field):
+@pytest.mark.parametrize(
+    ("field", "triggers", "named"),
+    [
+        ("may_send", ["send"], "status field 'may_send'"),
+        ("send", ["send"], "status field 'send'"),
+        ("trigger", ["send"], "status field 'trigger'"),
+        ("on_exit_new", ["send"], "status field 'on_exit_new'"),
+        ("status", ["send", "may_send"], "trigger 'may_send'"),
+        ("status", ["send", "is_status_new"], "trigger 'is_status_new'"),
+        ("status", ["on_enter_sent"], "trigger 'on_enter_sent'"),
+    ],
+)
+def test_a_name_that_clashes_with_the_models_methods_is_refused(field, triggers, named):
     d = Definition(
         name="acme.clash",
         states={"new": State("new"), "sent": State("sent", final=True)},
-        transitions=(Transition("send", "new", "sent"),),
+        transitions=tuple(Transition(t, "new", "sent") for t in triggers),
         initial="new",
         field=field,
     )
-    with pytest.raises(DefinitionError, match=f"field '{field}'"):
-        Lifecycle(d)
+    for structural in (False, True):
+        with pytest.raises(DefinitionError, match=f"acme.clash: {named} is"):
+            Lifecycle(d, structural=structural)
 
 
 # -- construction ------------------------------------------------------------------------------

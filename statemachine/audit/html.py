@@ -19,6 +19,8 @@ from statemachine.sql.audit import MOVING
 __all__ = ["render_html", "traffic_dot"]
 
 _START = "__new__"
+#: allowed moves nobody made are drawn only when there are at most this many moves in all
+_QUIET_EDGES = 20
 _RED, _GREY, _INK, _MUTED = "#c62828", "#9e9e9e", "#37474f", "#cfd8dc"
 
 
@@ -45,7 +47,7 @@ def traffic_dot(definition: Definition, report: Report) -> str:
     most = max([*moved.values(), *(n for _, n in extra.values()), 1])
     lines = [
         "digraph audit {",
-        '  graph [rankdir=LR, bgcolor="transparent", fontname="Helvetica", nodesep=0.4, ranksep=0.7];',
+        '  graph [rankdir=LR, bgcolor="transparent", fontname="Helvetica", nodesep=0.25, ranksep=0.9];',
         '  node [shape=box, style="rounded,filled", fillcolor="#eceff1", color="#90a4ae", fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10, color="#546e7a", fontcolor="#37474f"];',
         f'  {_START} [shape=point, width=0.15, label="", color="{_INK}"];',
@@ -69,6 +71,10 @@ def traffic_dot(definition: Definition, report: Report) -> str:
         lines.append(f"  {_q(name)} [{', '.join(attrs)}];")
     pairs = [(_START, entry) for entry in graph.entries]
     pairs += [(s, d) for s, nexts in graph.successors.items() for d in nexts]
+    finals = " ".join(_q(name) for name in definition.final_states)
+    if finals:
+        lines.append(f"  {{rank=sink; {finals}}}")
+    quiet = len(pairs) <= _QUIET_EDGES
     drawn = set()
     for source, dest in pairs:
         count = moved.get((source, dest), 0)
@@ -77,7 +83,7 @@ def traffic_dot(definition: Definition, report: Report) -> str:
             lines.append(
                 f'  {_q(source)} -> {_q(dest)} [penwidth={_width(count, most):.2f}, label="{count:,}"];'
             )
-        else:
+        elif quiet:
             lines.append(f'  {_q(source)} -> {_q(dest)} [color="{_MUTED}", style=dashed];')
     for (source, dest), count in sorted(moved.items()):
         if (source, dest) not in drawn:  # a skip or a move through unreported states
@@ -177,7 +183,7 @@ def render_html(definition: Definition, report: Report) -> str:
 <div class="cards">{card_html}</div>
 <div class="diagram">{svg}
 <div class="legend">Edge width and label: events that made the move. Dashed pale edges: allowed, never
-observed. <span class="illegal">Red</span>: observed illegal moves; <span class="stale">grey</span>:
+observed (drawn for small machines only). Dotted: skips past statuses that never arrived. <span class="illegal">Red</span>: observed illegal moves; <span class="stale">grey</span>:
 late (stale) deliveries. Double border: final state. Red border: entities stuck there.</div></div>
 <div class="grid">
 {_counts("Verdicts", dict(report.verdicts), report.events)}

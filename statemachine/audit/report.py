@@ -48,7 +48,7 @@ FINDINGS_SQL = """SELECT * FROM (
   UNION ALL
   SELECT 'entity', 'stuck', id, CAST(NULL AS BIGINT), final, CAST(NULL AS BIGINT), entered,
     CAST(NULL AS STRING), final, final, '', '' FROM entities WHERE stuck
-) f ORDER BY finding DESC, ord, id"""
+) f ORDER BY ord NULLS LAST, id"""
 
 Query = Callable[[str], Sequence[Sequence[Any]]]
 

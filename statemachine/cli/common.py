@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,15 +64,14 @@ def registry(paths: Sequence[str], *, only_configured: bool = False) -> Registry
         return load_registry([bundled], root=bundled.parent)
     context = load_registry([bundled]).machines
     if config is None and only_configured:
-        here = Path.cwd()
-        config = Config(here, (here / "machines",), here / "diagrams")
+        config = Config.default(Path.cwd())
     if config is None:
         return load_registry([_existing(raw) for raw in paths], context=context)
     tree = [_shown(p) for p in config.machines]
     if not paths:
-        folders = ", ".join(str(p.relative_to(config.root)) for p in config.machines)
+        shown = ", ".join(os.path.relpath(p, config.root) for p in config.machines)
         print(
-            f"statemachine: using {folders} from [tool.statemachine] in {_shown(config.file)}",
+            f"statemachine: using {shown} from [tool.statemachine] in {_shown(config.file)}",
             file=sys.stderr,
         )
         return load_registry([_existing(str(p)) for p in tree], context=context)

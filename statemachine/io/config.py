@@ -26,13 +26,18 @@ class Config:
     #: the directory holding the `pyproject.toml` that configured this
     root: Path
     #: the definition folders (or files): `machines = ["lifecycles"]`, default `machines`
-    machines: tuple[Path, ...] = attrs.field(converter=tuple)
+    machines: tuple[Path, ...]
     #: where `render` writes: `diagrams = "docs/lifecycles"`, default `diagrams`
     diagrams: Path
 
     @property
     def file(self) -> Path:
         return self.root / "pyproject.toml"
+
+    @classmethod
+    def default(cls, root: Path) -> Config:
+        """What an empty `[tool.statemachine]` table in `root` means."""
+        return cls(root, tuple(root / m for m in DEFAULT_MACHINES), root / DEFAULT_DIAGRAMS)
 
 
 def _candidates(start: Path) -> Iterator[Path]:

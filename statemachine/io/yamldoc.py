@@ -16,12 +16,16 @@ PyYAML's pure-Python parser) and plain data is built here from the events, so th
   types: `final: yes` is true, `final: "yes"` is text.
 
 A syntax error found by libyaml is reported from the pure-Python parser's reading of the
-same text, so both paths give the same findings, byte for byte.
+same text, and a text holding tabs or characters YAML forbids is read by PyYAML alone (the
+parsers disagree on some of them), so both paths give the same findings, byte for byte, on
+every input we know of. They still differ on a few rare invalid inputs (about 1 in 1,000 of
+the fuzzer's mutations: `benchmarks/fuzz.py --compare`).
 """
 
 from __future__ import annotations
 
 import binascii
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,8 @@ MAX_NODES = 200_000
 MAX_SCALAR = 16 * 1024
 
 PathKey = tuple[str | int, ...]
+#: a 1-based (line, column); made a `Location` only when asked for, as most never are
+Mark = tuple[int, int]
 
 #: the event source: libyaml's parser when PyYAML was built with it
 FAST: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
@@ -71,8 +77,11 @@ _SCALAR_TAGS = {
 _MAP, _SEQ, _STR = f"{_TAG}map", f"{_TAG}seq", f"{_TAG}str"
 _MERGE, _VALUE = f"{_TAG}merge", f"{_TAG}value"
 _UNUSED_TAGS = frozenset(f"{_TAG}{name}" for name in ("set", "omap", "pairs"))
+#: tabs and characters YAML forbids: libyaml accepts some that PyYAML refuses, so a text
+#: holding any is read by PyYAML alone (definitions never need them)
+_PARSERS_DIFFER = re.compile(f"\t|{yaml.reader.Reader.NON_PRINTABLE.pattern}")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
-_RESOLVER = yaml.resolver.Resolver()
+_RESOLVER: Any = yaml.resolver.Resolver()  # untyped
 
 UNREADABLE = rule(
     "SM001",
@@ -104,8 +113,8 @@ class Document:
 
     file: str
     data: Any
-    values: dict[PathKey, Location] = attrs.field(repr=False)
-    keys: dict[PathKey, Location] = attrs.field(repr=False)
+    values: dict[PathKey, Mark] = attrs.field(repr=False)
+    keys: dict[PathKey, Mark] = attrs.field(repr=False)
     findings: tuple[Finding, ...] = ()
 
     def at(self, path: PathKey, *, key: bool = False) -> Location:
@@ -114,7 +123,7 @@ class Document:
         for end in range(len(path), -1, -1):
             found = table.get(path[:end]) or self.values.get(path[:end])
             if found is not None:
-                return found
+                return Location(self.file, *found)
         return Location(self.file)
 
 
@@ -131,15 +140,19 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-@attrs.frozen
 class _Node:
     """A finished node: its data, its size after expansion, and its text if it is a scalar."""
 
-    data: Any
-    size: int
-    where: Location
-    text: str | None = None
-    merge: bool = False  # the plain key `<<`
+    __slots__ = ("data", "merge", "size", "text", "where")
+
+    def __init__(
+        self, data: Any, size: int, where: Mark, text: str | None = None, merge: bool = False
+    ) -> None:
+        self.data = data
+        self.size = size
+        self.where = where
+        self.text = text
+        self.merge = merge  # the plain key `<<`
 
 
 @attrs.define
@@ -148,7 +161,7 @@ class _Collection:
 
     path: PathKey
     data: dict[str, Any] | list[Any]
-    where: Location
+    where: Mark
     anchor: str | None
     size: int = 1
     key: str | None = None  # in a mapping: the key whose value is being read
@@ -162,24 +175,24 @@ class _Builder:
 
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
-        self.loader = loader
-        self.values: dict[PathKey, Location] = {}
-        self.keys: dict[PathKey, Location] = {}
+        self.loader: Any = loader  # PyYAML's parser methods are untyped
+        self.values: dict[PathKey, Mark] = {}
+        self.keys: dict[PathKey, Mark] = {}
         self.findings: list[Finding] = []
         self.nodes = 0
         self.anchors: dict[str, _Node] = {}
         self.open_anchors: set[str] = set()
         self.stack: list[_Collection] = []
 
-    def at(self, mark: Any) -> Location:
-        return Location(self.file, mark.line + 1, mark.column + 1)
+    def loc(self, where: Mark) -> Location:
+        return Location(self.file, *where)
 
-    def count(self, size: int, where: Location) -> None:
+    def count(self, size: int, where: Mark) -> None:
         self.nodes += size
         if self.nodes > MAX_NODES:
             raise _Abort(
                 UNREADABLE.at(
-                    where,
+                    self.loc(where),
                     f"the document expands to more than {MAX_NODES} nodes through aliases "
                     "or merge keys (`<<`), an alias bomb?; write the definition out without "
                     "nested aliases",
@@ -198,7 +211,7 @@ class _Builder:
         if not loader.check_event(yaml.StreamEndEvent):
             raise _Abort(
                 UNREADABLE.at(
-                    self.at(loader.peek_event().start_mark),
+                    self.loc(_mark(loader.peek_event())),
                     "a second document (`---`) in one file; put each machine in its own file",
                 )
             )
@@ -236,18 +249,21 @@ class _Builder:
         return (*top.path, top.key) if top.key is not None else top.path
 
     def start(self, event: Any) -> None:
-        where = self.at(event.start_mark)
+        where = _mark(event)
         if self.key_expected():
             raise _Abort(
-                UNREADABLE.at(where, "a mapping key must be a plain value, not a list or mapping")
+                UNREADABLE.at(
+                    self.loc(where), "a mapping key must be a plain value, not a list or mapping"
+                )
             )
         is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in (None, "!", _MAP if is_map else _SEQ):
-            raise _Abort(_tag_problem(where, event.tag))
+            raise _Abort(_tag_problem(self.loc(where), event.tag))
         if len(self.stack) >= MAX_DEPTH:
             raise _Abort(
                 UNREADABLE.at(
-                    where, f"nesting deeper than {MAX_DEPTH} levels; a definition needs a handful"
+                    self.loc(where),
+                    f"nesting deeper than {MAX_DEPTH} levels; a definition needs a handful",
                 )
             )
         self.count(1, where)
@@ -269,7 +285,7 @@ class _Builder:
 
     def alias(self, event: Any) -> _Node:
         name = event.anchor
-        where = self.at(event.start_mark)
+        where = _mark(event)
         found = self.anchors.get(name)
         if found is None:
             problem = (
@@ -277,19 +293,19 @@ class _Builder:
                 if name in self.open_anchors
                 else f"has no anchor &{name} before it"
             )
-            raise _Abort(UNREADABLE.at(where, f"alias *{name} {problem}"))
+            raise _Abort(UNREADABLE.at(self.loc(where), f"alias *{name} {problem}"))
         self.count(found.size, where)
         if not self.key_expected():
             self.values.setdefault(self.path(), where)
-        return attrs.evolve(found, where=where, merge=False)
+        return _Node(found.data, found.size, where, found.text)
 
     def scalar(self, event: Any) -> _Node:
-        where = self.at(event.start_mark)
+        where = _mark(event)
         text: str = event.value
         if len(text) > MAX_SCALAR:
             raise _Abort(
                 UNREADABLE.at(
-                    where,
+                    self.loc(where),
                     f"a value of {len(text)} characters (at most {MAX_SCALAR}); "
                     "is this a definition?",
                 )
@@ -304,7 +320,7 @@ class _Builder:
             if event.tag not in (None, "!", _STR):
                 self.findings.append(
                     UNREADABLE.at(
-                        where,
+                        self.loc(where),
                         f"a key is a name, written as text: remove the tag {_short(event.tag)} "
                         f"from {_shown(text)}",
                     )
@@ -314,19 +330,19 @@ class _Builder:
             if tag in (_MERGE, _VALUE):
                 tag = _STR  # `<<` and `=` mean something only as keys
             if tag not in _SCALAR_TAGS:
-                raise _Abort(_tag_problem(where, tag))
+                raise _Abort(_tag_problem(self.loc(where), tag))
             self.values.setdefault(self.path(), where)
             node = _Node(self.construct(event, tag, where), 1, where, text)
         if event.anchor is not None:
             self.anchors[event.anchor] = node
         return node
 
-    def construct(self, event: Any, tag: str, where: Location) -> Any:
+    def construct(self, event: Any, tag: str, where: Mark) -> Any:
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
         except _BAD_VALUE as err:
-            self.findings.append(UNREADABLE.at(where, _bad_value(event, tag, err)))
+            self.findings.append(UNREADABLE.at(self.loc(where), _bad_value(event, tag, err)))
             return event.value  # keep reading: every bad value in the file is reported
 
     def add(self, node: _Node) -> None:
@@ -345,7 +361,7 @@ class _Builder:
             if not all(isinstance(source, dict) for source in sources):
                 raise _Abort(
                     UNREADABLE.at(
-                        node.where,
+                        self.loc(node.where),
                         "a merge key `<<` takes a mapping or a list of mappings (aliases)",
                     )
                 )
@@ -358,7 +374,8 @@ class _Builder:
         if node.text is None:
             raise _Abort(
                 UNREADABLE.at(
-                    node.where, "a mapping key must be a plain value, not a list or mapping"
+                    self.loc(node.where),
+                    "a mapping key must be a plain value, not a list or mapping",
                 )
             )
         path = (*top.path, node.text)
@@ -368,9 +385,9 @@ class _Builder:
             what = "state" if top.path == ("states",) else "key"
             self.findings.append(
                 DUPLICATE_KEY.at(
-                    node.where,
+                    self.loc(node.where),
                     f"duplicate {what} {_shown(node.text)} (first defined at line "
-                    f"{first.line}); remove or rename one of them",
+                    f"{first[0]}); remove or rename one of them",
                 )
             )
             top.drop = True
@@ -390,7 +407,7 @@ _BAD_VALUE = (
 )
 
 
-def _merge(done: _Collection, keys: dict[PathKey, Location]) -> None:
+def _merge(done: _Collection, keys: dict[PathKey, Mark]) -> None:
     """Merge-key semantics as PyYAML's: the mapping's own keys win, then the earlier
     source; keys come in PyYAML's order (the last source's first)."""
     data = done.data
@@ -427,6 +444,10 @@ def _tag_problem(where: Location, tag: str) -> Finding:
     return UNREADABLE.at(
         where, f"tags other than YAML's standard ones are not allowed: {_shown(_short(tag))}"
     )
+
+
+def _mark(event: Any) -> Mark:
+    return (event.start_mark.line + 1, event.start_mark.column + 1)
 
 
 def _short(tag: str) -> str:
@@ -468,7 +489,7 @@ def parse_text(file: str, text: str, *, fast: bool = True) -> Document:
 
     `fast` uses libyaml's parser when available; a syntax error is then reported as the
     pure-Python parser words it, so the findings never depend on the parser."""
-    if fast and FAST is not None:
+    if fast and FAST is not None and not _PARSERS_DIFFER.search(text):
         try:
             return _parse(file, text, FAST)
         except yaml.YAMLError:

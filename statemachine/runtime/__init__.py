@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-from statemachine.checks.finding import Severity
+from statemachine.checks import check_definition
+from statemachine.checks.finding import Finding, Severity
 from statemachine.checks.references import suggest
 from statemachine.io.index import machine_index
 from statemachine.io.loader import load_file
@@ -73,33 +74,46 @@ def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
     if not files:
         raise DefinitionError(f"unknown machine '{name}'{suggest(name, index)}")
     around = machine_index([bundled]) if bundled is not None else {}
-    first = load_file(files[0]).definition
-    refs = {n for m in first.mappings.values() for n in (m.keys, m.values) if n} if first else set()
-    own = [index[ref][0] for ref in sorted(refs - {name}) if ref in index]
-    # the bundled machines it refers to, and a bundled one of the same name (SM081)
-    context = {
-        other: load_file(around[other][0]).definition
-        for other in sorted((refs - set(index)) | {name})
-        if other in around
-    }
-    registry = load_registry(
-        [*files, *own],
-        context={other: d for other, d in context.items() if d is not None},
-        report=files,
-    )
+    if len(files) > 1 or name in around:
+        # defined twice (SM080) or under a bundled name (SM081): load all, as `check` does
+        return _everything(name, paths, bundled)
+    loaded = load_file(files[0])
+    found = loaded.definition
+    findings = list(loaded.findings)
+    if found is not None:
+        if found.name != name:  # the index misread a `machine:` line
+            return _everything(name, paths, bundled)
+        refs = {n for m in found.mappings.values() for n in (m.keys, m.values) if n}
+        context = {}
+        for ref in sorted(refs - {name}):
+            where = index.get(ref) or around.get(ref)
+            other = load_file(where[0]).definition if where else None
+            if other is not None:
+                context[ref] = other
+        findings.extend(check_definition(found, context))
+    return _refused_or(name, found, findings, loaded.file)
+
+
+def _everything(name: str, paths: list[Path], bundled: Path | None) -> Definition:
+    """Machine `name`, every file under `paths` loaded and checked together."""
+    registry = load_registry(paths, context=load_registry([bundled]).machines if bundled else None)
     found = registry.get(name)
+    if found is None:
+        raise DefinitionError(f"unknown machine '{name}'{suggest(name, registry.machines)}")
+    return _refused_or(name, found, registry.findings, found.file)
+
+
+def _refused_or(
+    name: str, found: Definition | None, findings: Iterable[Finding], file: str
+) -> Definition:
+    """`found`, unless `file` has errors: then `DefinitionError` lists them."""
     errors = [
         str(f)
-        for f in registry.findings
-        if f.severity is Severity.ERROR and f.location.file == str(files[0])
+        for f in sorted(set(findings))
+        if f.severity is Severity.ERROR and f.location.file == file
     ]
-    if errors:
+    if errors or found is None:
         raise DefinitionError(f"{name} has errors:\n" + "\n".join(errors))
-    if found is None:  # the index misread a `machine:` line: load everything
-        full = load_registry(paths, context=load_registry([bundled]).machines if bundled else None)
-        found = full.get(name)
-        if found is None:
-            raise DefinitionError(f"unknown machine '{name}'{suggest(name, full.machines)}")
     return found
 
 
@@ -120,6 +134,12 @@ def lifecycle(
     locked: bool = False,
     paths: Iterable[Path] | None = None,
 ) -> Lifecycle:
-    """A runnable lifecycle for machine `name` (bundled unless `paths` is given)."""
+    """A runnable lifecycle for machine `name` (bundled unless `paths` is given).
+
+    Each call builds a new Lifecycle, but every Lifecycle in the process shares the
+    per-entity locks (`Lifecycle.lock_for`): two handlers that each call
+    `lifecycle("dialnexa.call")` still serialise `advance` on the same entity. `locked=True`
+    also makes the trigger style thread-safe (transitions' LockedMachine, imported only
+    then)."""
     found = name if isinstance(name, Definition) else definition(name, paths)
     return Lifecycle(found, guards, locked=locked)

@@ -26,9 +26,9 @@ from statemachine.runtime.errors import (
 from statemachine.runtime.machine import (
     Guard,
     LifecycleMachine,
-    field_clash,
     locked_machine_class,
     machine_config,
+    model_clash,
 )
 from statemachine.runtime.settings import settings_problems
 
@@ -40,23 +40,53 @@ _STRIPE_BITS = 8
 #: stripes, which are taken from the product's top bits
 _GOLDEN = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
+_SHIFT = 64 - _STRIPE_BITS
 
 
 class _Stripe:
-    """One of the process's mutexes, and the entities of its stripe that a guard is deciding
-    for (key -> the deciding thread's ident) with the mutex released."""
+    """One of the process's mutexes, and the entities of its stripe that are reserved: a
+    guard is deciding for them with the mutex released (key -> the deciding thread)."""
 
-    __slots__ = ("claims", "freed", "mutex")
+    __slots__ = ("claims", "freed", "index", "mutex")
 
-    def __init__(self) -> None:
+    def __init__(self, index: int) -> None:
+        self.index = index
         self.mutex = threading.Lock()
         self.claims: dict[object, int] = {}
         self.freed = threading.Condition(self.mutex)
 
+    def wait_unreserved(self, key: object) -> None:
+        """Holding the mutex, wait until no other thread reserves `key`; raises when this
+        thread does (a guard advancing the entity it decides for)."""
+        while (owner := self.claims.get(key)) is not None:
+            if owner == threading.get_ident():
+                raise RuntimeError(
+                    f"a guard must not advance the entity it decides for ({key!r}): its "
+                    "status is written when the guard returns"
+                )
+            self.freed.wait()
+
+    @contextlib.contextmanager
+    def reserved(self, key: object) -> Iterator[None]:
+        """Holding the mutex: release it for the block while `key` stays reserved for this
+        thread, then take it back."""
+        self.claims[key] = threading.get_ident()
+        self.mutex.release()
+        try:
+            yield
+        finally:
+            self.mutex.acquire()
+            del self.claims[key]
+            self.freed.notify_all()
+
 
 #: shared by every Lifecycle in the process, so that two handlers that each built their own
 #: lifecycle still serialise on the same entity
-_STRIPES = tuple(_Stripe() for _ in range(1 << _STRIPE_BITS))
+_STRIPES = tuple(_Stripe(i) for i in range(1 << _STRIPE_BITS))
+
+
+def _stripe_of(key: object) -> _Stripe:
+    return _STRIPES[(hash(key) * _GOLDEN & _MASK64) >> _SHIFT]
 
 
 class EntityLock:
@@ -74,20 +104,23 @@ class EntityLock:
     anything.
     """
 
-    __slots__ = ("_stripe", "key", "stripe")
+    __slots__ = ("_stripe", "key")
 
     def __init__(self, key: object) -> None:
         self.key = key
-        #: which of the process's mutexes guards it
-        self.stripe = (hash(key) * _GOLDEN & _MASK64) >> (64 - _STRIPE_BITS)
-        self._stripe = _STRIPES[self.stripe]
+        self._stripe = _stripe_of(key)
+
+    @property
+    def stripe(self) -> int:
+        """Which of the process's mutexes guards the entity."""
+        return self._stripe.index
 
     def __enter__(self) -> EntityLock:
         stripe = self._stripe
         stripe.mutex.acquire()
         if stripe.claims:
             try:
-                self._wait_unreserved()
+                stripe.wait_unreserved(self.key)
             except BaseException:
                 stripe.mutex.release()
                 raise
@@ -96,29 +129,10 @@ class EntityLock:
     def __exit__(self, *exc: object) -> None:
         self._stripe.mutex.release()
 
-    def _wait_unreserved(self) -> None:
-        stripe = self._stripe
-        while (owner := stripe.claims.get(self.key)) is not None:
-            if owner == threading.get_ident():
-                raise RuntimeError(
-                    f"a guard must not advance the entity it decides for ({self.key!r}): "
-                    "its status is written when the guard returns"
-                )
-            stripe.freed.wait()
-
-    @contextlib.contextmanager
-    def unlocked(self) -> Iterator[None]:
+    def unlocked(self) -> contextlib.AbstractContextManager[None]:
         """Release the mutex for the block while keeping the entity reserved: other threads
         that want this entity wait, every other entity proceeds."""
-        stripe = self._stripe
-        stripe.claims[self.key] = threading.get_ident()
-        stripe.mutex.release()
-        try:
-            yield
-        finally:
-            stripe.mutex.acquire()
-            del stripe.claims[self.key]
-            stripe.freed.notify_all()
+        return self._stripe.reserved(self.key)
 
 
 @attrs.frozen
@@ -183,16 +197,15 @@ class Lifecycle:
         """Build the machine. Every guard the definition uses must be in `guards`, else
         `GuardNotRegistered`; `structural=True` instead builds a machine for `check`,
         `is_allowed` and `check_sequence` only, whose guards raise if evaluated. A
-        definition whose status field would clash with the methods a model gets is a
-        `DefinitionError` (unless structural). Time and memory are linear in the states,
+        definition whose status field or a trigger would clash with the methods a model
+        gets is a `DefinitionError`. Time and memory are linear in the states,
         transitions and aliases."""
         if definition.start is None:
             raise DefinitionError(f"{definition.name}: no initial state")
-        clash = None if structural else field_clash(definition)
+        clash = model_clash(definition)
         if clash is not None:
             raise DefinitionError(
-                f"{definition.name}: status field '{definition.field}' cannot be used: "
-                f"{clash}; rename the field"
+                f"{definition.name}: {clash}: the model cannot hold both; rename it"
             )
         self.initial: str = definition.start
         self._entries = frozenset(definition.initial)
@@ -214,12 +227,12 @@ class Lifecycle:
         self.machine.lifecycle = self
         self._moves = self._derive_moves()
         #: status value (state or alias) -> the state it means
-        self._states: dict[str, str] = {s: s for s in self._moves}
+        self._states: dict[object, str] = {s: s for s in self._moves}
         self._states.update((a.name, a.state) for a in definition.aliases.values())
         #: status value (state or alias) -> destination state -> first move; an alias shares
         #: its state's row, and destinations given as aliases are resolved on a miss
         rows = {src: {dst: ms[0] for dst, ms in by.items()} for src, by in self._moves.items()}
-        self._lookup: dict[str, dict[str, Move]] = {
+        self._lookup: dict[object, dict[str, Move]] = {
             value: rows[state] for value, state in self._states.items()
         }
 
@@ -237,7 +250,7 @@ class Lifecycle:
     def _state_of(self, value: object) -> str | None:
         """The state a status value means, or None (for any value, of any type)."""
         try:
-            return self._states.get(value)  # type: ignore[call-overload]
+            return self._states.get(value)
         except TypeError:  # unhashable: no status
             return None
 
@@ -329,7 +342,11 @@ class Lifecycle:
         missing or None is new: it starts in any entry state (`dest` itself, stored and None
         returned) or moves from one to `dest`.
         """
-        with self.lock_for(obj, object_id) as lock:
+        key = id(obj) if object_id is None else object_id
+        stripe = _stripe_of(key)  # what lock_for's EntityLock does, without an object per call
+        with stripe.mutex:
+            if stripe.claims:
+                stripe.wait_unreserved(key)
             current = self.read_status(obj)
             if expected is not None and current != expected:
                 raise StatusConflict(
@@ -358,7 +375,7 @@ class Lifecycle:
                         raise err from None
                     move = found
             if move.conditions:
-                with lock.unlocked():
+                with stripe.reserved(key):
                     move = self._guarded(obj, move, object_id, data)
             self.write_status(obj, move.dest)
             return move

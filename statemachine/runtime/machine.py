@@ -11,7 +11,7 @@ from transitions.core import Event, EventData
 
 from statemachine.model.definition import Definition
 
-__all__ = ["Guard", "LifecycleMachine", "field_clash", "locked_machine_class", "machine_config"]
+__all__ = ["Guard", "LifecycleMachine", "locked_machine_class", "machine_config", "model_clash"]
 
 #: a guard receives transitions' EventData: `.model`, `.kwargs`, `.transition`
 Guard = Callable[[EventData], bool]
@@ -49,21 +49,27 @@ def machine_config(definition: Definition, guards: Mapping[str, Guard]) -> dict[
     }
 
 
-def field_clash(definition: Definition) -> str | None:
-    """Why the status field cannot live on a transitions model beside the methods `attach`
-    gives it (`trigger`, `may_trigger`, one method per trigger and its `may_<trigger>`, the
-    `on_enter_<state>`/`on_exit_<state>` callbacks transitions looks up), or None."""
+def model_clash(definition: Definition) -> str | None:
+    """Why the status field or a trigger cannot live on a transitions model beside the
+    methods `attach` gives it (`trigger`, `may_trigger`, a method per trigger and its
+    `may_<trigger>`, `is_<field>_<state>`) and the `on_enter_<state>`/`on_exit_<state>`
+    callbacks transitions looks up on it; None when nothing clashes."""
     field = definition.field
-    triggers = {t.trigger for t in definition.transitions}
-    if field in ("trigger", "may_trigger"):
-        return f"'{field}' is the method transitions gives every model"
+    triggers = sorted({t.trigger for t in definition.transitions})
+    made = dict.fromkeys(("trigger", "may_trigger"), "the method transitions gives every model")
+    for state in definition.states:
+        made[f"is_{field}_{state}"] = f"the test for state '{state}'"
+        made[f"on_enter_{state}"] = f"the callback transitions calls on entering '{state}'"
+        made[f"on_exit_{state}"] = f"the callback transitions calls on leaving '{state}'"
+    for trigger in triggers:
+        made[f"may_{trigger}"] = f"the method that tells whether trigger '{trigger}' may fire"
+    if field in made:
+        return f"status field '{field}' is {made[field]}"
     if field in triggers:
-        return f"'{field}' is also a trigger, which becomes a method of the model"
-    if field.startswith("may_") and field[4:] in triggers:
-        return f"'{field}' is the method that tells whether trigger '{field[4:]}' may fire"
-    for prefix in ("on_enter_", "on_exit_"):
-        if field.startswith(prefix) and field[len(prefix) :] in definition.states:
-            return f"'{field}' is the callback transitions calls for state '{field[len(prefix) :]}'"
+        return f"status field '{field}' is also a trigger, which becomes a method of the model"
+    for trigger in triggers:
+        if trigger in made:
+            return f"trigger '{trigger}' is {made[trigger]}"
     return None
 
 
@@ -119,15 +125,15 @@ class RejectingEvent(_Rejecting, Event):  # type: ignore[misc]
     """A transitions Event that raises our rejection for an invalid trigger."""
 
 
-class LifecycleMachine(_Registering, Machine):  # type: ignore[misc]
+class LifecycleMachine(_Registering, Machine):
     """A transitions Machine that knows its lifecycle, for operator-readable rejections."""
 
-    event_cls = RejectingEvent
+    event_cls: type[Event] = RejectingEvent
     lifecycle: Any = None
 
 
 @cache
-def locked_machine_class() -> type[Machine]:
+def locked_machine_class() -> type[LifecycleMachine]:
     """The thread-safe variant, on transitions' own LockedMachine. Built on first use: the
     `transitions.extensions` package imports asyncio and diagrams, which only it needs."""
     from transitions.extensions.locking import LockedEvent, LockedMachine
@@ -135,10 +141,9 @@ def locked_machine_class() -> type[Machine]:
     class LockedRejectingEvent(_Rejecting, LockedEvent):  # type: ignore[misc]
         """A transitions LockedEvent that raises our rejection for an invalid trigger."""
 
-    class LockedLifecycleMachine(_Registering, LockedMachine):  # type: ignore[misc]
+    class LockedLifecycleMachine(LockedMachine, LifecycleMachine):
         """A transitions LockedMachine that knows its lifecycle."""
 
         event_cls = LockedRejectingEvent
-        lifecycle: Any = None
 
     return LockedLifecycleMachine

@@ -201,30 +201,28 @@ def entities_sql(
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
     moving = ", ".join(_text(k) for k in MOVING)
     table = [
-        (state, str(int(limit.total_seconds())))
+        f"WHEN {_text(state)} THEN {int(limit.total_seconds())}"
         for state, limit in limits.items()
         if state in definition.states and not definition.states[state].final
     ]
+    stuck = "FALSE"
     if table and as_of is not None:
-        limit_cte = _values("limits", ("state", "seconds"), table) + ",\n"
         stamp = f"TIMESTAMP '{as_of.isoformat(sep=' ')}'"
         age = _interval_seconds(dialect, "x.entered", stamp)
-        stuck = f"COALESCE(x.entered IS NOT NULL AND {age} > CAST(l.seconds AS BIGINT), FALSE)"
-        join = "LEFT JOIN limits l ON l.state = x.final"
-    else:
-        limit_cte, stuck, join = "", "FALSE", ""
-    return f"""WITH {limit_cte}per AS (
-  SELECT id, count(*) AS events,
-    max(CASE WHEN verdict IN ({moving}) THEN rn END) AS moved,
-    max(rn) AS last_rn
-  FROM verdicts GROUP BY id
-),
-x AS (
-  SELECT p.id, p.events, v.after AS final, m.ts AS entered, f.verdict AS first_verdict
-  FROM per p
-  JOIN verdicts v ON v.id = p.id AND v.rn = p.last_rn
-  JOIN verdicts f ON f.id = p.id AND f.rn = 1
-  LEFT JOIN verdicts m ON m.id = p.id AND m.rn = p.moved
+        limit = f"CASE x.final {' '.join(table)} END"
+        stuck = f"COALESCE(x.entered IS NOT NULL AND {age} > {limit}, FALSE)"
+    return f"""WITH x AS (
+  SELECT id, events, first_verdict,
+    max(CASE WHEN rn = moved THEN after END) AS final,
+    max(CASE WHEN rn = moved THEN ts END) AS entered
+  FROM (
+    SELECT id, rn, after, ts,
+      count(*) OVER (PARTITION BY id) AS events,
+      max(CASE WHEN verdict IN ({moving}) THEN rn END) OVER (PARTITION BY id) AS moved,
+      max(CASE WHEN rn = 1 THEN verdict END) OVER (PARTITION BY id) AS first_verdict
+    FROM verdicts
+  ) w
+  GROUP BY id, events, first_verdict
 )
 SELECT x.id, x.events, x.final, x.entered, x.first_verdict, {stuck} AS stuck
-FROM x {join}"""
+FROM x"""

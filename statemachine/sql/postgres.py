@@ -91,7 +91,13 @@ def _relation_json(definition: Definition) -> str:
     order = {value: i for i, value in enumerate([*definition.states, *definition.aliases])}
     by_state: dict[str | None, dict[str, list[object]]] = {}
     for current, incoming, found in rows(graph_of(definition)):
-        entry = [found.kind, found.dest, found.missing, found.through, order[incoming]]
+        entry: list[object] = [
+            found.kind,
+            found.dest,
+            found.missing,
+            found.through,
+            order[incoming],
+        ]
         by_state.setdefault(current, {})[incoming] = entry
     relation = {held or "": by_state[held] for held in by_state}
     relation.update({a.name: by_state[a.state] for a in definition.aliases.values()})

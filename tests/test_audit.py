@@ -1,0 +1,211 @@
+"""`statemachine audit`: inputs, columns, verdicts, stuck entities, outputs and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from statemachine.audit import Columns, Options, Outputs, audit
+from statemachine.runtime import definition, lifecycle
+from statemachine.runtime.streams import Event
+from statemachine.sql.audit import audit_sql
+from tests.conftest import run_cli
+
+HEADER = ["call_id", "status", "at", "event_id"]
+#: DialNexa calls: a clean one, a late `sent` after completion, a duplicate webhook, an
+#: impossible `busy` after `completed`, a garbage status, a call whose first report is
+#: `completed` and one stuck in `sent`
+ROWS = [
+    ["c1", "created", "2025-03-03T09:00:00Z", "e1"],
+    ["c1", "sent", "2025-03-03T09:00:05Z", "e2"],
+    ["c1", "completed", "2025-03-03T09:03:00Z", "e3"],
+    ["c2", "created", "2025-03-03T09:10:00Z", "e4"],
+    ["c2", "completed", "2025-03-03T09:12:00Z", "e5"],
+    ["c2", "sent", "2025-03-03T09:13:00Z", "e6"],
+    ["c3", "created", "2025-03-03T09:20:00Z", "e7"],
+    ["c3", "sent", "2025-03-03T09:20:02Z", "e8"],
+    ["c3", "sent", "2025-03-03T09:20:02Z", "e8"],
+    ["c3", "completed", "2025-03-03T09:25:00Z", "e9"],
+    ["c3", "busy", "2025-03-03T09:26:00Z", "e10"],
+    ["c4", "created", "2025-03-03T09:30:00Z", "e11"],
+    ["c4", "ringing", "2025-03-03T09:30:01Z", "e12"],
+    ["c5", "completed", "2025-03-03T09:40:00Z", "e13"],
+    ["c6", "created", "2025-03-03T08:00:00Z", "e14"],
+    ["c6", "sent", "2025-03-03T08:00:03Z", "e15"],
+]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def calls(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "calls.csv", ROWS)
+
+
+def audit_json(*args: str) -> tuple[int, dict[str, object]]:
+    done = run_cli("audit", "dialnexa.call", *args, "--id", "call_id", "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_verdicts_and_entities_match_the_runtime_replay(calls: Path) -> None:
+    code, report = audit_json(str(calls))
+    lc = lifecycle("dialnexa.call")
+    expected: dict[str, int] = {}
+    finals: dict[str, int] = {}
+    by_call: dict[str, list[list[str]]] = {}
+    for row in ROWS:
+        by_call.setdefault(row[0], []).append(row)
+    for history in by_call.values():
+        ordered = sorted(history, key=lambda r: r[2])  # stable: ties keep file order
+        after = None
+        for _, verdict in lc.replay(
+            Event(r[0], r[1], at=__import__("datetime").datetime.fromisoformat(r[2]), event_id=r[3])
+            for r in ordered
+        ):
+            expected[str(verdict.kind)] = expected.get(str(verdict.kind), 0) + 1
+            after = verdict.after
+        finals[str(after)] = finals.get(str(after), 0) + 1
+    verdicts = report["verdicts"]
+    assert isinstance(verdicts, dict)
+    assert {k: n for k, n in verdicts.items() if n} == expected
+    assert report["final"] == dict(sorted(finals.items(), key=lambda kv: (-kv[1], kv[0])))
+    assert code == 1  # an illegal busy and an unknown ringing
+
+
+def test_worked_cases(calls: Path, tmp_path: Path) -> None:
+    findings = tmp_path / "findings.csv"
+    code, report = audit_json(str(calls), "--findings", str(findings))
+    assert set(report) >= {
+        "machine", "events", "entities", "verdicts", "final", "outcomes", "stuck",
+        "transitions", "examples",
+    }
+    assert (report["events"], report["entities"]) == (len(ROWS), 6)
+    rows = list(csv.DictReader(findings.open(encoding="utf-8")))
+    kinds = {(r["id"], r["status"], r["verdict"]) for r in rows}
+    # c2: completed arrived before the late sent; c3: the duplicate e8, then busy after completed
+    assert ("c2", "sent", "stale") in kinds
+    assert ("c3", "sent", "repeated") in kinds
+    assert ("c3", "busy", "illegal") in kinds
+    assert ("c4", "ringing", "unknown") in kinds
+    # c5's first report is a final status, reachable from created: a skip, not illegal
+    assert ("c5", "completed", "skipped") in kinds
+    assert report["outcomes"] == {"connected": 4}
+    transitions = report["transitions"]
+    assert isinstance(transitions, list)
+    assert {"source": "completed", "dest": "busy", "count": 1, "verdict": "illegal", "example": "c3"} in transitions
+    assert code == 1
+
+
+def test_stuck_needs_a_limit_and_respects_as_of(calls: Path) -> None:
+    _, report = audit_json(str(calls))
+    assert report["stuck"] == {}
+    _, report = audit_json(str(calls), "--stale-after", "sent=30m")
+    # c6 entered sent at 08:00:03; the latest event is 09:40:00
+    assert report["stuck"] == {"sent": 1}
+    assert report["examples"]["stuck"] == ["c6"]  # type: ignore[index]
+    _, report = audit_json(str(calls), "--stale-after", "sent=2h")
+    assert report["stuck"] == {}
+    _, report = audit_json(str(calls), "--stale-after", "sent=2h", "--as-of", "2025-03-03T12:00:00Z")
+    assert report["stuck"] == {"sent": 1}
+
+
+def test_formats_globs_and_stdin_agree(calls: Path, tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{calls}', all_varchar=true)) TO '{tmp_path}/calls.parquet'")
+    with (tmp_path / "calls.jsonl").open("w", encoding="utf-8") as f:
+        for row in ROWS:
+            f.write(json.dumps(dict(zip(HEADER, row, strict=True))) + "\n")
+    _, base = audit_json(str(calls))
+    for name in ("calls.parquet", "calls.jsonl"):
+        assert audit_json(str(tmp_path / name))[1] == base
+    half = len(ROWS) // 2
+    write_csv(tmp_path / "part-1.csv", ROWS[:half])
+    write_csv(tmp_path / "part-2.csv", ROWS[half:])
+    assert audit_json(str(tmp_path / "part-*.csv"))[1] == base
+    done = subprocess.run(
+        [sys.executable, "-m", "statemachine", "audit", "dialnexa.call", "-", "--id", "call_id",
+         "--format", "json"],
+        input=calls.read_text(encoding="utf-8"), capture_output=True, text=True, check=False,
+    )
+    assert json.loads(done.stdout) == base
+
+
+def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "ok.csv", ROWS[:3])
+    done = run_cli("audit", "dialnexa.call", str(data), "--id", "call_id")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("dialnexa.call: 3 events, 1 entities")
+    assert "verdicts   applied 3" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{data}"], "no column 'id' for the id"),
+        (["{data}", "--id", "call_id", "--seq", "sequence"], "no column 'sequence'"),
+        (["{missing}", "--id", "call_id"], "no such file"),
+        (["{data}", "--id", "call_id", "--stale-after", "sent=soon"], "not a duration"),
+        (["{data}", "--id", "call_id", "--stale-after", "snet=1h"], "STATE one of"),
+        (["{data}", "--id", "call_id", "--as-of", "yesterday"], "not a time"),
+        (["{bad}", "--id", "call_id"], "cannot read"),
+        (["{data}", "--id", "call_id", "--format", "html"], "needs -o FILE"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    calls: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    bad = write_csv(tmp_path / "bad.csv", [["c1", "created", "not a time", "e1"]])
+    paths = {"data": str(calls), "missing": str(tmp_path / "nope.csv"), "bad": str(bad)}
+    done = run_cli("audit", "dialnexa.call", *(a.format(**paths) for a in args))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sequence_numbers_order_before_times(tmp_path: Path) -> None:
+    """Twilio-style: completed (seq 3) arrives first with the earliest time; seq decides."""
+    rows = [
+        ["c1", "completed", "3", "2025-03-03T09:00:00Z"],
+        ["c1", "created", "1", "2025-03-03T09:00:01Z"],
+        ["c1", "sent", "2", "2025-03-03T09:00:02Z"],
+    ]
+    data = write_csv(tmp_path / "seq.csv", rows, ["call_id", "status", "seq", "at"])
+    _, report = audit_json(str(data))
+    assert report["verdicts"]["applied"] == 3  # type: ignore[index]
+    assert report["final"] == {"completed": 1}
+
+
+def test_unreported_states_kaleyra(tmp_path: Path) -> None:
+    """Kaleyra reports one final status per call: ANSWER first is applied through the
+    unreported in-progress states."""
+    data = write_csv(tmp_path / "k.csv", [["k1", "ANSWER"]], ["id", "status"])
+    events = tmp_path / "events.csv"
+    report = audit(definition("kaleyra.call"), [str(data)], Options(), outputs=Outputs(events=events))
+    assert report.verdicts["applied"] == 1
+    (row,) = csv.DictReader(events.open(encoding="utf-8"))
+    assert row["verdict"] == "applied" and row["through"]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark", "postgres"])
+def test_audit_sql_names_its_relations(dialect: str) -> None:
+    sql = audit_sql(definition("dialnexa.call"), dialect)
+    assert "FROM events" in sql and "WITH RECURSIVE" in sql
+    with pytest.raises(ValueError, match="unknown dialect"):
+        audit_sql(definition("dialnexa.call"), "oracle")
+
+
+def test_columns_default_to_the_replay_names() -> None:
+    assert Columns().id == "id" and Columns().at == "at" and Columns().event_id == "event_id"

@@ -1,0 +1,135 @@
+"""python, duckdb and spark give every event the same verdict and every entity the same end.
+
+Generated logs: legal histories of several bundled machines, then duplicates (same or new
+event id), swapped neighbours, injected statuses (any status, an alias, garbage), missing
+steps, sequence numbers and times that tie or are absent.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from statemachine.audit import Options, Outputs, audit
+from statemachine.graph import graph_of
+from statemachine.model.definition import Definition
+from statemachine.runtime import definition
+
+MACHINES = ("dialnexa.call", "kaleyra.call", "dialnexa.transfer", "dialnexa.batch", "recho.outbound_call")
+T0 = datetime(2025, 3, 3, 9)
+
+
+def history(rng: random.Random, d: Definition) -> list[str]:
+    graph = graph_of(d)
+    state = rng.choice(graph.entries)
+    walk = [state]
+    for _ in range(rng.randint(0, 6)):
+        nexts = graph.successors[state]
+        if not nexts:
+            break
+        state = rng.choice(nexts)
+        walk.append(state)
+    return walk
+
+
+def log(seed: int, d: Definition, entities: int) -> list[dict[str, Any]]:
+    """Rows in arrival order for `entities` entities of machine `d`, perturbed."""
+    rng = random.Random(seed)
+    values = [*d.states, *d.aliases, "bogus"]
+    rows: list[dict[str, Any]] = []
+    for n in range(entities):
+        statuses = [s for s in history(rng, d) if rng.random() > 0.1]  # missing steps
+        if rng.random() < 0.3:
+            statuses.insert(rng.randint(0, len(statuses)), rng.choice(values))
+        events = []
+        for i, status in enumerate(statuses):
+            events.append(
+                {
+                    "id": f"e{n}",
+                    "status": status,
+                    "seq": i + 1 if rng.random() < 0.5 else None,
+                    # coarse times: ties happen
+                    "at": T0 + timedelta(minutes=i // 2) if rng.random() < 0.7 else None,
+                    "event_id": f"e{n}-{i}" if rng.random() < 0.7 else None,
+                }
+            )
+        for _ in range(rng.randint(0, 2)):
+            if events and rng.random() < 0.5:
+                copy = dict(rng.choice(events))
+                if rng.random() < 0.5:
+                    copy["event_id"] = None
+                events.insert(rng.randint(0, len(events)), copy)
+        if len(events) > 1 and rng.random() < 0.4:
+            i = rng.randrange(len(events) - 1)
+            events[i], events[i + 1] = events[i + 1], events[i]
+        rows += events
+    rng.shuffle(rows)
+    return rows
+
+
+def write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, ["id", "status", "seq", "at", "event_id"])
+        writer.writeheader()
+        for row in rows:
+            at = row["at"]
+            writer.writerow({**row, "at": at.isoformat() if at else None})
+    return path
+
+
+def results(d: Definition, data: Path, engine: str, out: Path) -> tuple[Any, ...]:
+    """The report, every event's verdict and every entity's end, as plain rows."""
+    events, entities = out / f"{engine}-events.csv", out / f"{engine}-entities.csv"
+    options = Options(stale_after={s: timedelta(minutes=1) for s in d.states})
+    report = audit(d, [str(data)], options, engine=engine, outputs=Outputs(events=events, entities=entities))
+    con = duckdb.connect()
+    rows = [
+        con.execute(f"SELECT * FROM read_csv('{path}', all_varchar=true) ORDER BY ALL").fetchall()
+        for path in (events, entities)
+    ]
+    return report.as_json(), *rows
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), machine=st.sampled_from(MACHINES), entities=st.integers(1, 12))
+def test_python_and_duckdb_agree(tmp_path: Path, seed: int, machine: str, entities: int) -> None:
+    d = definition(machine)
+    out = Path(tempfile.mkdtemp(dir=tmp_path))
+    data = write(out / "log.csv", log(seed, d, entities))
+    assert results(d, data, "python", out) == results(d, data, "duckdb", out)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PySpark is missing and CI=true: the Spark engine must be tested")
+        pytest.skip("PySpark is not installed")
+    if shutil.which("java") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("java is missing and CI=true: the Spark engine must be tested")
+        pytest.skip("no java for Spark")
+    from statemachine.audit.spark import session
+
+    yield session()
+
+
+@pytest.mark.parametrize("machine", ["dialnexa.call", "kaleyra.call"])
+def test_spark_agrees(spark: Any, tmp_path: Path, machine: str) -> None:
+    d = definition(machine)
+    data = write(tmp_path / "log.csv", log(7, d, 40))
+    assert results(d, data, "spark", tmp_path) == results(d, data, "python", tmp_path)

@@ -6,8 +6,8 @@ Generates one definition per size (a chain of n states with a branch to a final 
 mapping over every state), and checks it as `statemachine check FILE` does (read, schema,
 every check) in-process; then definitions whose n transitions lead to n undeclared states
 (every one an unknown name with a suggestion to look for). Prints the median time per size
-and the growth exponent (the slope of log time over log size, least squares). Target
-(issue 10): every exponent at most 1.2.
+and the growth exponent (the slope of log time over log size, least squares over all sizes,
+and between the two largest). Target (issue 10): every exponent at most 1.2.
 """
 
 from __future__ import annotations
@@ -79,10 +79,13 @@ def series(name: str, make: Callable[[int], str], sizes: tuple[int, ...], repeat
             points.append((n, took))
             print(f"  {n:>6} {took * 1000:>10.1f} {took / n * 1e6:>8.1f} {findings:>8}")
     exponent = slope(points)
+    top = slope(points[-2:])  # small sizes are dominated by fixed costs: look at the end too
+    worst = max(exponent, top)
     print(
-        f"  growth exponent {exponent:.2f} (target <= 1.2: {'ok' if exponent <= 1.2 else 'MISSED'})"
+        f"  growth exponent {exponent:.2f} over all sizes, {top:.2f} between the two largest "
+        f"(target <= 1.2: {'ok' if worst <= 1.2 else 'MISSED'})"
     )
-    return exponent
+    return worst
 
 
 def main() -> int:

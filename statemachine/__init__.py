@@ -13,7 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from statemachine.checks import RULES, Finding, Severity, check_definition
+    from statemachine.checks import Finding, Severity, check_definition
+    from statemachine.io.registry import RULES
     from statemachine.io.export import definition_to_dict
     from statemachine.io.loader import load_file
     from statemachine.io.registry import Registry, bundled_dir, load_registry
@@ -38,7 +39,8 @@ __all__ = [
 
 #: where each exported name lives
 _HOME = {
-    "RULES": "statemachine.checks",
+    # the registry module imports every module that registers a rule (reader, loader, checks)
+    "RULES": "statemachine.io.registry",
     "Finding": "statemachine.checks",
     "Severity": "statemachine.checks",
     "check_definition": "statemachine.checks",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,13 +13,31 @@ from pathlib import Path
 import pytest
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`statemachine ARGS...` in a subprocess, as a user runs it."""
+def without_root_powers() -> list[str]:
+    """A command prefix that drops the powers that let root read and write any folder, so
+    that permission bits mean for the tests what they mean for a user (empty unless root)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("running as root without setpriv (util-linux): cannot drop root's powers")
+        pytest.skip("running as root and setpriv (util-linux) is missing")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, input: str | None = None, as_user: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`statemachine ARGS...` in a subprocess, as a user runs it (`as_user`: without root's
+    power to ignore permissions), with `input` on its standard input."""
+    prefix = without_root_powers() if as_user else []
     return subprocess.run(
-        [sys.executable, "-m", "statemachine", *args],
+        [*prefix, sys.executable, "-m", "statemachine", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        input=input,
         timeout=120,
         check=False,
     )

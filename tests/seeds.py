@@ -64,3 +64,11 @@ def pipe_rows(lines: list[str]) -> dict[str, str]:
         if len(cells) >= 3 and cells[0] and " " not in cells[0] and cells[1] != "---":
             rows[cells[0]] = cells[1]
     return rows
+
+
+def transfer_outcomes() -> list[str]:
+    """The warm transfer statuses of seed 000, in the document's order."""
+    return [
+        line.split("The")[0].split("An")[0].split("Every")[0].split("No ")[0]
+        for line in section(seed("000"), "Transfer statusMeaning", "Transfer Leg Statuses")
+    ]

@@ -89,8 +89,15 @@ def test_worked_cases(calls: Path, tmp_path: Path) -> None:
     findings = tmp_path / "findings.csv"
     code, report = audit_json(str(calls), "--findings", str(findings))
     assert set(report) >= {
-        "machine", "events", "entities", "verdicts", "final", "outcomes", "stuck",
-        "transitions", "examples",
+        "machine",
+        "events",
+        "entities",
+        "verdicts",
+        "final",
+        "outcomes",
+        "stuck",
+        "transitions",
+        "examples",
     }
     assert (report["events"], report["entities"]) == (len(ROWS), 6)
     rows = list(csv.DictReader(findings.open(encoding="utf-8")))
@@ -105,7 +112,13 @@ def test_worked_cases(calls: Path, tmp_path: Path) -> None:
     assert report["outcomes"] == {"connected": 4}
     transitions = report["transitions"]
     assert isinstance(transitions, list)
-    assert {"source": "completed", "dest": "busy", "count": 1, "verdict": "illegal", "example": "c3"} in transitions
+    assert {
+        "source": "completed",
+        "dest": "busy",
+        "count": 1,
+        "verdict": "illegal",
+        "example": "c3",
+    } in transitions
     assert code == 1
 
 
@@ -118,13 +131,17 @@ def test_stuck_needs_a_limit_and_respects_as_of(calls: Path) -> None:
     assert report["examples"]["stuck"] == ["c6"]  # type: ignore[index]
     _, report = audit_json(str(calls), "--stale-after", "sent=2h")
     assert report["stuck"] == {}
-    _, report = audit_json(str(calls), "--stale-after", "sent=2h", "--as-of", "2025-03-03T12:00:00Z")
+    _, report = audit_json(
+        str(calls), "--stale-after", "sent=2h", "--as-of", "2025-03-03T12:00:00Z"
+    )
     assert report["stuck"] == {"sent": 1}
 
 
 def test_formats_globs_and_stdin_agree(calls: Path, tmp_path: Path) -> None:
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_csv('{calls}', all_varchar=true)) TO '{tmp_path}/calls.parquet'")
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{calls}', all_varchar=true)) TO '{tmp_path}/calls.parquet'"
+    )
     with (tmp_path / "calls.jsonl").open("w", encoding="utf-8") as f:
         for row in ROWS:
             f.write(json.dumps(dict(zip(HEADER, row, strict=True))) + "\n")
@@ -136,9 +153,22 @@ def test_formats_globs_and_stdin_agree(calls: Path, tmp_path: Path) -> None:
     write_csv(tmp_path / "part-2.csv", ROWS[half:])
     assert audit_json(str(tmp_path / "part-*.csv"))[1] == base
     done = subprocess.run(
-        [sys.executable, "-m", "statemachine", "audit", "dialnexa.call", "-", "--id", "call_id",
-         "--format", "json"],
-        input=calls.read_text(encoding="utf-8"), capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "statemachine",
+            "audit",
+            "dialnexa.call",
+            "-",
+            "--id",
+            "call_id",
+            "--format",
+            "json",
+        ],
+        input=calls.read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert json.loads(done.stdout) == base
 
@@ -193,7 +223,9 @@ def test_unreported_states_kaleyra(tmp_path: Path) -> None:
     unreported in-progress states."""
     data = write_csv(tmp_path / "k.csv", [["k1", "ANSWER"]], ["id", "status"])
     events = tmp_path / "events.csv"
-    report = audit(definition("kaleyra.call"), [str(data)], Options(), outputs=Outputs(events=events))
+    report = audit(
+        definition("kaleyra.call"), [str(data)], Options(), outputs=Outputs(events=events)
+    )
     assert report.verdicts["applied"] == 1
     (row,) = csv.DictReader(events.open(encoding="utf-8"))
     assert row["verdict"] == "applied" and row["through"]

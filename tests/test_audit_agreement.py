@@ -27,7 +27,13 @@ from statemachine.graph import graph_of
 from statemachine.model.definition import Definition
 from statemachine.runtime import definition
 
-MACHINES = ("dialnexa.call", "kaleyra.call", "dialnexa.transfer", "dialnexa.batch", "recho.outbound_call")
+MACHINES = (
+    "dialnexa.call",
+    "kaleyra.call",
+    "dialnexa.transfer",
+    "dialnexa.batch",
+    "recho.outbound_call",
+)
 T0 = datetime(2025, 3, 3, 9)
 
 
@@ -93,7 +99,9 @@ def results(d: Definition, data: Path, engine: str, out: Path) -> tuple[Any, ...
     """The report, every event's verdict and every entity's end, as plain rows."""
     events, entities = out / f"{engine}-events.csv", out / f"{engine}-entities.csv"
     options = Options(stale_after={s: timedelta(minutes=1) for s in d.states})
-    report = audit(d, [str(data)], options, engine=engine, outputs=Outputs(events=events, entities=entities))
+    report = audit(
+        d, [str(data)], options, engine=engine, outputs=Outputs(events=events, entities=entities)
+    )
     con = duckdb.connect()
     rows = [
         con.execute(f"SELECT * FROM read_csv('{path}', all_varchar=true) ORDER BY ALL").fetchall()
@@ -102,7 +110,9 @@ def results(d: Definition, data: Path, engine: str, out: Path) -> tuple[Any, ...
     return report.as_json(), *rows
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32), machine=st.sampled_from(MACHINES), entities=st.integers(1, 12))
 def test_python_and_duckdb_agree(tmp_path: Path, seed: int, machine: str, entities: int) -> None:
     d = definition(machine)
@@ -128,8 +138,8 @@ def spark() -> Iterator[Any]:
     yield session()
 
 
-@pytest.mark.parametrize("machine", ["dialnexa.call", "kaleyra.call"])
-def test_spark_agrees(spark: Any, tmp_path: Path, machine: str) -> None:
-    d = definition(machine)
+def test_spark_agrees(spark: Any, tmp_path: Path) -> None:
+    """One log (Spark local start-up is slow): Kaleyra, whose steps are mostly unreported."""
+    d = definition("kaleyra.call")
     data = write(tmp_path / "log.csv", log(7, d, 40))
     assert results(d, data, "spark", tmp_path) == results(d, data, "python", tmp_path)

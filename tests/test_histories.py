@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,8 +16,8 @@ import pytest
 
 from statemachine import bundled_dir, load_registry
 from statemachine.graph import Kind, graph_of, rows
-from tests.seeds import section, seed, upper_names
-from tests.test_machines import transfer_outcomes
+from tests.conftest import run_cli
+from tests.seeds import section, seed, transfer_outcomes, upper_names
 
 HISTORIES = Path(__file__).parent / "histories"
 REGISTRY = load_registry([bundled_dir()])
@@ -46,14 +44,7 @@ def replay(machine: str, events: list[dict[str, str]]) -> tuple[int, list[dict[s
     writer = csv.DictWriter(text, columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(events)
-    done = subprocess.run(
-        [sys.executable, "-m", "statemachine", "replay", machine, "-", "--format", "json"],
-        input=text.getvalue(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli("replay", machine, "-", "--format", "json", input=text.getvalue())
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
     out = [json.loads(line) for line in done.stdout.splitlines() if line]
     assert len(out) == len(events), (machine, done.stderr)

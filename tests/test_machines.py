@@ -7,7 +7,7 @@ import pytest
 from statemachine import bundled_dir, load_registry
 from statemachine.model.definition import Definition, EvidenceKind
 from statemachine.runtime import AcknowledgementStatus, IllegalTransition, lifecycle
-from tests.seeds import lower_rows, pipe_rows, section, seed, upper_names
+from tests.seeds import lower_rows, pipe_rows, section, seed, transfer_outcomes, upper_names
 
 REGISTRY = load_registry([bundled_dir()])
 TABLE = "StatusFinal?What it meansWhat to do next"
@@ -79,14 +79,6 @@ def test_dialnexa_workflow_and_lead_tables():
     )
     assert set(lead) == {"pending", "active", "completed", "dropped"}
     assert_table("dialnexa.workflow_lead", lead)
-
-
-def transfer_outcomes() -> list[str]:
-    """The warm transfer statuses of seed 000, in the document's order."""
-    return [
-        line.split("The")[0].split("An")[0].split("Every")[0].split("No ")[0]
-        for line in section(seed("000"), "Transfer statusMeaning", "Transfer Leg Statuses")
-    ]
 
 
 def test_dialnexa_transfer_outcomes_and_legs():

@@ -30,14 +30,14 @@ __all__ = [
 def audit(
     definition: Definition,
     data: Sequence[str],
-    options: Options = Options(),
+    options: Options | None = None,
     *,
     engine: str = "duckdb",
-    outputs: Outputs = Outputs(),
+    outputs: Outputs | None = None,
 ) -> Report:
     """Audit the events in the files (or globs; `-`: CSV on stdin) `data` against
     `definition` on `engine` ("duckdb", "spark" or "python"). Raises `InputError` when the
     data cannot be read as asked."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    return run(definition, expand(data), options, engine, outputs)
+    return run(definition, expand(data), options or Options(), engine, outputs or Outputs())

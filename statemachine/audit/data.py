@@ -24,7 +24,13 @@ __all__ = ["FILE_STRIDE", "Columns", "InputError", "Source", "expand", "register
 #: `ord` = file index * FILE_STRIDE + line in file
 FILE_STRIDE = 10**12
 
-_FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".jsonl": "json", ".ndjson": "json"}
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
 
 
 class InputError(Exception):
@@ -110,7 +116,8 @@ def register_events(
     for index, source in enumerate(sources):
         try:
             present = {
-                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
+                row[0]
+                for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
             }
         except duckdb.Error as err:
             first = str(err).strip().splitlines()[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_sql, entities_
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["ENGINES", "Options", "Outputs", "copy_to", "exports", "run"]
+__all__ = ["ENGINES", "Options", "Outputs", "connect", "copy_to", "exports", "load", "run"]
 
 ENGINES = ("duckdb", "spark", "python")
 
@@ -83,11 +83,47 @@ def _export(con: duckdb.DuckDBPyConnection, outputs: Outputs) -> None:
         copy_to(con, sql, path)
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+_VERDICT_TYPES = dict.fromkeys(VERDICT_COLUMNS, "VARCHAR") | {
+    "ord": "BIGINT",
+    "rn": "BIGINT",
+    "seq": "BIGINT",
+    "ts": "TIMESTAMP",
+}
+_ENTITY_TYPES = dict.fromkeys(_ENTITY_COLUMNS, "VARCHAR") | {
+    "events": "BIGINT",
+    "entered": "TIMESTAMP",
+    "stuck": "BOOLEAN",
+}
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    columns: Mapping[str, Sequence[Any]],
+    types: Mapping[str, str] | None = None,
+) -> None:
+    """Create table `name` in `con` from equally long Python columns (in one statement)."""
+    parts = [
+        f"CAST(unnest(${i}) AS {(types or {}).get(column, 'VARCHAR')}) AS {column}"
+        for i, column in enumerate(columns, start=1)
+    ]
+    if not next(iter(columns.values()), []):  # unnest of nothing gives no columns' types
+        con.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT {', '.join(parts)} LIMIT 0",
+            [[None] for _ in columns],
+        )
+        return
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(parts)}", list(columns.values()))
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection set up for the audit: spilling to disk, a progress bar on a tty."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/statemachine-duckdb'")
+    # out of core: spill to disk rather than grow past a laptop's share (target: < 2 GB)
+    con.execute("SET memory_limit = '1GB'")
     if sys.stderr.isatty():
         con.execute("SET enable_progress_bar = true")
     return con
@@ -114,7 +150,7 @@ def _finish(
 def _duckdb(
     definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
 ) -> Report:
-    con = _connect()
+    con = connect()
     register_events(con, sources, options.columns)
     con.execute("CREATE TEMP TABLE verdicts AS " + audit_sql(definition, "duckdb"))
     return _finish(con, definition, options, outputs)
@@ -141,11 +177,9 @@ def _python(
     definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
 ) -> Report:
     """The reference: each entity's events sorted by key, then the runtime's own replay."""
-    import pyarrow as pa
-
     from statemachine.runtime import Lifecycle
 
-    con = _connect()
+    con = connect()
     register_events(con, sources, options.columns)
     histories: dict[str, list[_Placed]] = {}
     cursor = con.execute("SELECT id, status, seq, ts, event_id, ord FROM events ORDER BY ord")
@@ -212,9 +246,8 @@ def _python(
             ("stuck", stuck),
         ):
             entities[name].append(value)
-    for name, table in (("verdicts", columns), ("entities", entities)):
-        con.register(f"{name}_rows", pa.table(table))
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_rows")
+    load(con, "verdicts", columns, _VERDICT_TYPES)
+    load(con, "entities", entities, _ENTITY_TYPES)
     report = summarize(definition, lambda sql: con.execute(sql).fetchall(), as_of)
     _export(con, outputs)
     return report
@@ -224,8 +257,8 @@ def run(
     definition: Definition,
     sources: Sequence[Source],
     options: Options,
-    engine: str = "duckdb",
-    outputs: Outputs = Outputs(),
+    engine: str,
+    outputs: Outputs,
 ) -> Report:
     """Audit the events in `sources` against `definition` on `engine`; raises `InputError`
     when the data cannot be read as asked."""

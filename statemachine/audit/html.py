@@ -47,8 +47,10 @@ def traffic_dot(definition: Definition, report: Report) -> str:
     most = max([*moved.values(), *(n for _, n in extra.values()), 1])
     lines = [
         "digraph audit {",
-        '  graph [rankdir=LR, bgcolor="transparent", fontname="Helvetica", nodesep=0.25, ranksep=0.9];',
-        '  node [shape=box, style="rounded,filled", fillcolor="#eceff1", color="#90a4ae", fontname="Helvetica", fontsize=11];',
+        '  graph [rankdir=LR, bgcolor="transparent", fontname="Helvetica", nodesep=0.25,'
+        " ranksep=0.9];",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eceff1", color="#90a4ae",'
+        ' fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10, color="#546e7a", fontcolor="#37474f"];',
         f'  {_START} [shape=point, width=0.15, label="", color="{_INK}"];',
     ]
@@ -81,14 +83,15 @@ def traffic_dot(definition: Definition, report: Report) -> str:
         drawn.add((source, dest))
         if count:
             lines.append(
-                f'  {_q(source)} -> {_q(dest)} [penwidth={_width(count, most):.2f}, label="{count:,}"];'
+                f"  {_q(source)} -> {_q(dest)} "
+                f'[penwidth={_width(count, most):.2f}, label="{count:,}"];'
             )
         elif quiet:
             lines.append(f'  {_q(source)} -> {_q(dest)} [color="{_MUTED}", style=dashed];')
     for (source, dest), count in sorted(moved.items()):
         if (source, dest) not in drawn:  # a skip or a move through unreported states
             lines.append(
-                f'  {_q(source)} -> {_q(dest)} [penwidth={_width(count, most):.2f}, '
+                f"  {_q(source)} -> {_q(dest)} [penwidth={_width(count, most):.2f}, "
                 f'style=dotted, label="{count:,} skipped", constraint=false];'
             )
     for (source, dest), (kind, count) in sorted(extra.items()):
@@ -118,20 +121,56 @@ def _counts(title: str, counts: dict[str, int] | object, total: int) -> str:
 
 
 _STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px;color:#263238;background:#fafafa}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:15px;margin:0 0 8px;color:#455a64}
-.sub{color:#607d8b;margin-bottom:16px}
-.cards{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:16px}
-.card{background:#fff;border:1px solid #e0e0e0;border-radius:8px;padding:10px 16px;min-width:110px}
-.card b{display:block;font-size:22px}.card.bad b{color:#c62828}
-.diagram{background:#fff;border:1px solid #e0e0e0;border-radius:8px;padding:12px;overflow:auto;margin-bottom:16px}
-.diagram svg{max-width:100%;height:auto}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:16px}
-section{background:#fff;border:1px solid #e0e0e0;border-radius:8px;padding:12px}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eceff1}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;
+  margin:24px;
+  color:#263238;
+  background:#fafafa}
+h1{font-size:22px;
+  margin:0 0 4px}
+h2{font-size:15px;
+  margin:0 0 8px;
+  color:#455a64}
+.sub{color:#607d8b;
+  margin-bottom:16px}
+.cards{display:flex;
+  gap:12px;
+  flex-wrap:wrap;
+  margin-bottom:16px}
+.card{background:#fff;
+  border:1px solid #e0e0e0;
+  border-radius:8px;
+  padding:10px 16px;
+  min-width:110px}
+.card b{display:block;
+  font-size:22px}
+.card.bad b{color:#c62828}
+.diagram{background:#fff;
+  border:1px solid #e0e0e0;
+  border-radius:8px;
+  padding:12px;
+  overflow:auto;
+  margin-bottom:16px}
+.diagram svg{max-width:100%;
+  height:auto}
+.grid{display:grid;
+  grid-template-columns:repeat(auto-fit,minmax(260px,1fr));
+  gap:16px}
+section{background:#fff;
+  border:1px solid #e0e0e0;
+  border-radius:8px;
+  padding:12px}
+table{border-collapse:collapse;
+  width:100%}
+th,td{text-align:left;
+  padding:3px 8px;
+  border-bottom:1px solid #eceff1}
 td:nth-child(n+2){font-variant-numeric:tabular-nums}
-.legend{color:#607d8b;font-size:12px;margin-top:6px}.none{color:#90a4ae}
-.illegal{color:#c62828}.stale{color:#757575}
+.legend{color:#607d8b;
+  font-size:12px;
+  margin-top:6px}
+.none{color:#90a4ae}
+.illegal{color:#c62828}
+.stale{color:#757575}
 """
 
 
@@ -182,8 +221,10 @@ def render_html(definition: Definition, report: Report) -> str:
 <div class="sub">machine <code>{html.escape(definition.name)}</code>{as_of}</div>
 <div class="cards">{card_html}</div>
 <div class="diagram">{svg}
-<div class="legend">Edge width and label: events that made the move. Dashed pale edges: allowed, never
-observed (drawn for small machines only). Dotted: skips past statuses that never arrived. <span class="illegal">Red</span>: observed illegal moves; <span class="stale">grey</span>:
+<div class="legend">Edge width and label: events that made the move.
+Dashed pale edges: allowed, never observed (drawn for small machines only).
+Dotted: skips past statuses that never arrived.
+<span class="illegal">Red</span>: observed illegal moves; <span class="stale">grey</span>:
 late (stale) deliveries. Double border: final state. Red border: entities stuck there.</div></div>
 <div class="grid">
 {_counts("Verdicts", dict(report.verdicts), report.events)}

@@ -169,7 +169,10 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
         "sum(CASE WHEN first_verdict IN ('illegal', 'unknown') THEN 1 ELSE 0 END) "
         "FROM entities"
     )
-    counted = dict(query("SELECT verdict, count(*) FROM verdicts GROUP BY verdict"))
+    counted = {
+        str(kind): int(n)
+        for kind, n in query("SELECT verdict, count(*) FROM verdicts GROUP BY verdict")
+    }
     verdicts = {str(kind): int(counted.get(str(kind), 0)) for kind in Kind}
     final = _by_count(query("SELECT final, count(*) FROM entities GROUP BY final"))
     outcomes: dict[str, int] = {}
@@ -185,7 +188,10 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
     )
     rank = {kind: i for i, kind in enumerate(_SEVERITY)}
     transitions = sorted(
-        (Transition(src, str(dst), Kind(kind), int(n), str(ex)) for src, dst, kind, n, ex in grouped),
+        (
+            Transition(src, str(dst), Kind(kind), int(n), str(ex))
+            for src, dst, kind, n, ex in grouped
+        ),
         key=lambda t: (rank[t.verdict], -t.count, t.source or "", t.dest),
     )
     examples: dict[str, list[str]] = {}
@@ -201,7 +207,10 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
         ("stuck", "stuck"),
         ("unstartable", "first_verdict IN ('illegal', 'unknown')"),
     ):
-        ids = [str(r[0]) for r in query(f"SELECT id FROM entities WHERE {where} ORDER BY id LIMIT {EXAMPLES}")]
+        ids = [
+            str(r[0])
+            for r in query(f"SELECT id FROM entities WHERE {where} ORDER BY id LIMIT {EXAMPLES}")
+        ]
         if ids:
             ordered[label] = tuple(ids)
     return Report(

@@ -31,13 +31,15 @@ def session() -> SparkSession:
         raise InputError(
             "--engine spark needs PySpark: pip install 'statemachine[spark]'"
         ) from None
+    from pyspark import SparkConf
+
+    builder = SparkSession.builder.appName("statemachine audit")
+    if not SparkConf().contains("spark.master"):  # spark-submit sets it; a plain run does not
+        builder = builder.master("local[*]")
     spark = (
-        SparkSession.builder.appName("statemachine audit")
-        .master(SparkSession.getActiveSession() and "" or "local[*]")
-        .config("spark.ui.enabled", "false")
+        builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("OFF")
@@ -136,16 +138,15 @@ def run_spark(
 def _export(spark: SparkSession, outputs: Outputs) -> None:
     """Write the requested files here: Spark's rows collected, written through DuckDB."""
     import duckdb
-    import pyarrow as pa
 
-    from statemachine.audit.engines import copy_to, exports
+    from statemachine.audit.engines import copy_to, exports, load
 
     con = duckdb.connect()
-    for path, sql in exports(outputs):
+    for n, (path, sql) in enumerate(exports(outputs)):
         frame = spark.sql(sql)
         rows = frame.collect()
-        con.register(
-            "collected",
-            pa.table({name: [row[i] for row in rows] for i, name in enumerate(frame.columns)}),
-        )
-        copy_to(con, "SELECT * FROM collected", path)
+        types = {f.name: f.dataType.simpleString().upper() for f in frame.schema.fields}
+        types = {k: "VARCHAR" if v == "STRING" else v for k, v in types.items()}
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(frame.columns)}
+        load(con, f"collected{n}", columns, types)
+        copy_to(con, f"SELECT * FROM collected{n}", path)

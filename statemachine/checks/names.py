@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from statemachine.checks.finding import Finding, Severity
 from statemachine.checks.rule import Context, check
-from statemachine.model.attributes import MODEL_ATTRIBUTES, generated_attributes, reserved_problem
+from statemachine.model.attributes import field_problem, generated_attributes, reserved_problem
 from statemachine.model.definition import Definition
 from statemachine.model.location import Location
 
@@ -42,9 +42,10 @@ def reserved_name(ctx: Context) -> Iterator[Finding]:
         problem = reserved_problem(state.name)
         if problem and problem.startswith("is a dunder"):
             yield reserved_name.at(state.location, f"state '{state.name}' {problem}")
-    if d.field in MODEL_ATTRIBUTES - {"state"} or reserved_problem(d.field):
+    problem = field_problem(d.field, d.states, seen)
+    if problem:
         yield reserved_name.at(
-            d.location, f"status field '{d.field}' collides with transitions' own attributes"
+            d.location, f"status field '{d.field}' {problem}; rename the field or the name"
         )
 
 

@@ -1,7 +1,8 @@
 """The `statemachine` command: one module per subcommand, each registering its own parser.
 
 A command module imports only `argparse` and this package at the top; what it runs with is
-imported inside its `run`, so a command pays only for what it uses.
+imported inside its `run`, so a command pays only for what it uses. Only the parser of the
+command named is built (all of them for `--help` or a mistyped command).
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ from statemachine.cli.common import EXIT_OK, EXIT_USAGE, UsageError
 
 __all__ = ["main"]
 
-#: the subcommands, in the order `--help` lists them: module `statemachine.cli.<name>`
-COMMANDS = ("check", "listing", "show", "validate", "replay", "paths", "render", "audit", "sql")
+#: each subcommand and its module `statemachine.cli.<module>`, in the order `--help` lists them
+COMMANDS = {
+    "check": "check",
+    "list": "listing",
+    "show": "show",
+    "validate": "validate",
+    "replay": "replay",
+    "paths": "paths",
+    "render": "render",
+    "audit": "audit",
+    "sql": "sql",
+}
 
 
 class _Version(argparse.Action):
@@ -30,21 +41,23 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="statemachine",
         description="Explicit status lifecycles for voice-AI and telephony platforms.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"statemachine.cli.{name}").register(sub)
+    named = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
+    for name in named:
+        importlib.import_module(f"statemachine.cli.{COMMANDS[name]}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     try:
         code: int = args.run(args)
     except UsageError as err:
@@ -53,4 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `statemachine list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as err:  # an unreadable file or folder (io.files.UnreadablePath), a full disk
+        print(f"statemachine: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     return code

@@ -35,7 +35,10 @@ def register(sub: Any) -> None:
     )
     audit.add_argument("name", metavar="NAME", help="the machine, e.g. dialnexa.call")
     audit.add_argument(
-        "data", nargs="+", metavar="DATA", help="CSV, Parquet or JSON Lines files or globs; - is CSV on stdin"
+        "data",
+        nargs="+",
+        metavar="DATA",
+        help="CSV, Parquet or JSON Lines files or globs; - is CSV on stdin",
     )
     definition_option(audit, "--path")
     audit.add_argument("--engine", choices=["duckdb", "spark", "python"], default="duckdb")
@@ -88,7 +91,9 @@ def _options(args: argparse.Namespace, states: Any) -> Any:
         state, sep, text = item.partition("=")
         if not sep or state not in states:
             known = ", ".join(states)
-            raise UsageError(f"--stale-after {item}: expected STATE=DURATION with STATE one of {known}")
+            raise UsageError(
+                f"--stale-after {item}: expected STATE=DURATION with STATE one of {known}"
+            )
         try:
             limits[state] = parse_duration(text)
         except ValueError:

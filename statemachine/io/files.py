@@ -52,24 +52,36 @@ def _unreadable(path: str, err: OSError) -> UnreadablePath:
     return UnreadablePath(err.errno, err.strerror or str(err), path)
 
 
-def _walk(folder: str, found: list[str]) -> None:
-    try:
-        with os.scandir(folder) as entries:
-            listed = list(entries)
-    except OSError as err:
-        raise _unreadable(folder, err) from err
-    for entry in listed:
+def _walk(top: str) -> list[str]:
+    """Every definition file below folder `top`, following links to folders once each (a
+    folder reached twice counts where a depth-first walk in name order reaches it first)."""
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    folders = [top]
+    while folders:
+        folder = folders.pop()
         try:
-            is_dir = entry.is_dir()  # follows links; False for a dangling one, read below
-        except OSError as err:  # a link loop, or a link into a folder we may not search
-            if _is_definition(entry.name):
-                raise _unreadable(entry.path, err) from err
-            continue  # not named as a definition, and not a folder we can see
-        if is_dir:
-            if not _skipped(entry):
-                _walk(entry.path, found)
-        elif _is_definition(entry.name):
-            found.append(entry.path)
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in seen:
+                continue  # a link back to a folder already walked
+            seen.add((info.st_dev, info.st_ino))
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name, reverse=True)
+        except OSError as err:
+            raise _unreadable(folder, err) from err
+        for entry in listed:
+            try:
+                is_dir = entry.is_dir()  # follows links; False for a dangling one, read later
+            except OSError as err:  # a link loop, or a link into a folder we may not search
+                if _is_definition(entry.name):
+                    raise _unreadable(entry.path, err) from err
+                continue  # not named as a definition, and not a folder we can see
+            if is_dir:
+                if not _skipped(entry):
+                    folders.append(entry.path)
+            elif _is_definition(entry.name):
+                found.append(entry.path)
+    return found
 
 
 def definition_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -85,9 +97,7 @@ def definition_files(paths: Iterable[Path]) -> Iterator[Path]:
         if not is_dir:
             yield path
             continue
-        found: list[str] = []
-        _walk(str(path), found)
-        yield from (Path(name) for name in sorted(found))
+        yield from (Path(name) for name in sorted(_walk(str(path))))
 
 
 def read_regular(path: Path, limit: int) -> bytes:

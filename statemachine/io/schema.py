@@ -1,12 +1,26 @@
-"""The JSON Schema of the definition format, and its findings with locations."""
+"""The JSON Schema of the definition format, and its findings with locations.
+
+Validating is the costliest step of reading a definition (importing jsonschema alone takes
+longer than parsing every bundled file), so the verdicts "satisfies the schema" are kept in
+the user's cache folder (`$XDG_CACHE_HOME/statemachine`, else `~/.cache/statemachine`): a
+document whose data and schema are those of a remembered verdict is not validated again.
+The verdict is keyed on a hash of the schema's text and of the document's data, not of its
+file, so it cannot outlive a change to either, nor to how files are read. Only passing
+verdicts are kept: a document that breaks the schema is always validated, and its findings
+never come from the cache. `STATEMACHINE_NO_CACHE=1` turns the cache off; a cache folder
+that cannot be read or written is not used, silently.
+"""
 
 from __future__ import annotations
 
+import atexit
 import difflib
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from statemachine.io.yamldoc import Document, PathKey
@@ -76,15 +90,22 @@ _KIND = {
 }
 
 
+#: at most this many verdicts are kept (about 170 KiB); the oldest are dropped first
+CACHE_ENTRIES = 4096
+_CACHE_FILE = "schema-passed"
+#: verdicts found in this process, written to the cache file when it ends
+_passed: list[str] = []
+
+
+@cache
+def _schema_text() -> bytes:
+    return (Path(__file__).parent.parent / "schema" / "machine.schema.json").read_bytes()
+
+
 @cache
 def schema() -> dict[str, Any]:
     """The JSON Schema shipped with the package."""
-    text = (
-        resources.files("statemachine")
-        .joinpath("schema/machine.schema.json")
-        .read_text(encoding="utf-8")
-    )
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(_schema_text())
     return loaded
 
 
@@ -205,7 +226,82 @@ def _pattern_hint(path: PathKey) -> str:
 
 def schema_findings(doc: Document) -> list[Finding]:
     """Every way `doc.data` breaks the schema, as findings at the offending spot."""
+    key = _verdict_key(doc.data)
+    if key is not None and key in _remembered():
+        return []
     findings: list[Finding] = []
     for err in _validator().iter_errors(doc.data):
         findings.extend(_finding(doc, err))
+    if key is not None and not findings:
+        _remember(key)
     return sorted(set(findings))
+
+
+def _verdict_key(data: Any) -> str | None:
+    """A hash of the schema and of `data` (None: the cache is off, or `data` is not plain JSON
+    data, which the schema refuses anyway). Mapping keys are always text (`yamldoc`)."""
+    if _cache_file() is None:
+        return None
+    try:
+        text = json.dumps(data, separators=(",", ":"))
+    except (TypeError, ValueError):  # a date, bytes; an integer too long to print
+        return None
+    digest = hashlib.sha256(_schema_text())
+    digest.update(b"\0" + text.encode())
+    return digest.hexdigest()
+
+
+@cache
+def _cache_file() -> Path | None:
+    if os.environ.get("STATEMACHINE_NO_CACHE", "") not in ("", "0"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    try:
+        folder = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    except RuntimeError:  # no home folder
+        return None
+    return folder / "statemachine" / _CACHE_FILE
+
+
+def _read_cache(path: Path) -> list[str]:
+    try:
+        with path.open("rb") as file:
+            raw = file.read(CACHE_ENTRIES * 65)
+    except OSError:
+        return []
+    return [key for key in raw.decode("ascii", errors="replace").split() if len(key) == 64]
+
+
+@cache
+def _remembered() -> set[str]:
+    path = _cache_file()
+    return set(_read_cache(path)) if path is not None else set()
+
+
+def _remember(key: str) -> None:
+    if not _passed:
+        atexit.register(_save)
+    _passed.append(key)
+    _remembered().add(key)
+
+
+def _save() -> None:
+    """Add this process's verdicts to the cache file, atomically (the last writer wins)."""
+    import tempfile
+
+    path = _cache_file()
+    if path is None:
+        return
+    kept = list(dict.fromkeys([*_read_cache(path), *_passed]))[-CACHE_ENTRIES:]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{_CACHE_FILE}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write("".join(f"{key}\n" for key in kept))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass  # an unwritable cache folder means no cache, never an error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Iterable
 
-__all__ = ["MODEL_ATTRIBUTES", "generated_attributes", "reserved_problem"]
+__all__ = ["MODEL_ATTRIBUTES", "field_problem", "generated_attributes", "reserved_problem"]
 
 #: attributes transitions itself puts on every model (and GraphMachine's `get_graph`)
 MODEL_ATTRIBUTES = frozenset({"trigger", "may_trigger", "state", "get_graph"})
@@ -35,3 +35,17 @@ def reserved_problem(name: str) -> str | None:
     if name.startswith("__") and name.endswith("__"):
         return "is a dunder name reserved by Python"
     return None
+
+
+def field_problem(field: str, states: Iterable[str], triggers: Iterable[str]) -> str | None:
+    """Why the status field cannot live on a transitions model beside what transitions
+    generates (`may_<trigger>`, `is_<field>_<state>`, a trigger's method, ...), or None."""
+    triggers = set(triggers)
+    if field in MODEL_ATTRIBUTES - {"state"}:
+        return "collides with transitions' own attributes"
+    what = generated_attributes(field, states, triggers)[field]
+    if what != "the status field":
+        return f"collides with {what}"
+    if field in triggers:
+        return "is also a trigger, which becomes a method of the model"
+    return reserved_problem(field)

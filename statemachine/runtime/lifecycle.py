@@ -12,6 +12,10 @@ import attrs
 from transitions.core import EventData
 
 from statemachine.checks.references import nearest
+from statemachine.graph import Kind, graph_of
+from statemachine.graph import row as relation_row
+from statemachine.graph.paths import walk
+from statemachine.io.events import Event, Key, utc
 from statemachine.model.definition import Definition
 from statemachine.runtime import streams
 from statemachine.runtime.errors import (
@@ -31,16 +35,18 @@ from statemachine.runtime.machine import (
     model_clash,
 )
 from statemachine.runtime.settings import settings_problems
+from statemachine.runtime.streams import DEFAULT_POLICY, Action, Policy, Verdict, Verdicts, shown
 
 __all__ = ["EntityLock", "Lifecycle", "Move", "Step"]
 
 _STRIPE_BITS = 8
 #: Fibonacci hashing: object ids differ only above their allocation alignment, and small
 #: integer ids only in their low bits; multiplying by 2**64 / phi spreads both over the
-#: stripes, which are taken from the product's top bits
+#: stripes, which are the top bits of the product's low 64 (`>> _SHIFT & _LAST` takes them
+#: without a 128-bit mask: a third cheaper on the hot path)
 _GOLDEN = 0x9E3779B97F4A7C15
-_MASK64 = (1 << 64) - 1
 _SHIFT = 64 - _STRIPE_BITS
+_LAST = (1 << _STRIPE_BITS) - 1
 
 
 class _Stripe:
@@ -84,9 +90,14 @@ class _Stripe:
 #: lifecycle still serialise on the same entity
 _STRIPES = tuple(_Stripe(i) for i in range(1 << _STRIPE_BITS))
 
+# enum members as plain globals: reading `Kind.APPLIED` costs ~10x a global in Python 3.11
+_APPLIED, _UNKNOWN = Kind.APPLIED, Kind.UNKNOWN
+_APPLY, _RAISE = Action.APPLY, Action.RAISE
+
 
 def _stripe_of(key: object) -> _Stripe:
-    return _STRIPES[(hash(key) * _GOLDEN & _MASK64) >> _SHIFT]
+    """The stripe of entity `key`: advance, apply and EntityLock all choose it here."""
+    return _STRIPES[hash(key) * _GOLDEN >> _SHIFT & _LAST]
 
 
 class EntityLock:
@@ -235,6 +246,8 @@ class Lifecycle:
         self._lookup: dict[object, dict[str, Move]] = {
             value: rows[state] for value, state in self._states.items()
         }
+        #: the verdicts under the default policy, found without a lookup on the hot path
+        self._verdicts = streams.verdicts(definition)
 
     def _derive_moves(self) -> dict[str, dict[str, tuple[Move, ...]]]:
         """Every move, read from the transitions machine's own events (not from the YAML)."""
@@ -344,41 +357,51 @@ class Lifecycle:
         """
         key = id(obj) if object_id is None else object_id
         stripe = _stripe_of(key)  # what lock_for's EntityLock does, without an object per call
+        row = isinstance(obj, dict)  # read_status/write_status, decided once per call
+        field = self.field
         with stripe.mutex:
             if stripe.claims:
                 stripe.wait_unreserved(key)
-            current = self.read_status(obj)
+            current = obj.get(field) if row else getattr(obj, field, None)
             if expected is not None and current != expected:
-                raise StatusConflict(
-                    f"{self.name}: status of {object_id or 'object'} is {current}, "
-                    f"not the expected {expected}; re-read it and decide again",
-                    machine=self.name,
-                    source=current,
-                    dest=dest,
-                    object_id=object_id,
-                )
-            if current is None:
-                found = self._entry_move(dest, object_id)
-                if found is None:
-                    self.write_status(obj, self.canonical(dest))
-                    return None
-                move = found
-            else:
-                try:
-                    move = self._lookup[current][dest]
-                except (KeyError, TypeError):
+                raise self._conflict(current, expected, dest, object_id)
+            try:
+                move = self._lookup[current][dest]
+            except (KeyError, TypeError):
+                if current is None:
+                    found = self._entry_move(dest, object_id)
+                    if found is None:
+                        self.write_status(obj, self.canonical(dest))
+                        return None
+                else:
                     found = self._find(current, dest)
                     if found is None:
                         err = self.rejection(current, dest, object_id)
                         if ignore_repeat and isinstance(err, RepeatedStatus):
                             return None
                         raise err from None
-                    move = found
+                move = found
             if move.conditions:
                 with stripe.reserved(key):
                     move = self._guarded(obj, move, object_id, data)
-            self.write_status(obj, move.dest)
+            if row:
+                obj[field] = move.dest
+            else:
+                setattr(obj, field, move.dest)
             return move
+
+    def _conflict(
+        self, current: Any, expected: str, dest: str, object_id: object
+    ) -> StatusConflict:
+        """The compare-and-set failure of `advance` and `apply`."""
+        return StatusConflict(
+            f"{self.name}: status of {object_id or 'object'} is {shown(str(current))}, "
+            f"not the expected {shown(expected)}; re-read it and decide again",
+            machine=self.name,
+            source=current,
+            dest=dest,
+            object_id=object_id,
+        )
 
     def _entry_move(self, dest: object, object_id: object) -> Move | None:
         """For a new entity: None when `dest` is an entry state, else the first move from an
@@ -559,11 +582,11 @@ class Lifecycle:
 
     # -- streams: verdicts on real status streams (statemachine.runtime.streams) ---------------
 
-    def classify(self, current: str | None, status: str) -> streams.Verdict:
+    def classify(self, current: str | None, status: str) -> Verdict:
         """The verdict for `status` arriving at an entity in `current` (None: a new entity),
         from the graph alone, with no side effects; `after` is where `apply` with the
         default policy would leave it."""
-        return streams.classify(self.definition, current, status)
+        return self._verdicts.of(current, status)
 
     def apply(
         self,
@@ -576,21 +599,89 @@ class Lifecycle:
         expected: str | None = None,
         object_id: object = None,
         key_field: str | None = None,
-        policy: streams.Policy = streams.DEFAULT_POLICY,
+        policy: Policy = DEFAULT_POLICY,
         **data: Any,
-    ) -> streams.Verdict:
+    ) -> Verdict:
         """Decide on one delivery of `status` for `obj` (an object or a dict row) and act as
-        `policy` says, atomically; returns the verdict, raises `streams.Rejected` (carrying
-        it) where the policy raises. The last applied ordering key (`seq`, `at`,
-        `event_id`) is kept in `obj`'s `key_field` when given; `expected` makes it
-        compare-and-set; guards on the path taken receive `data`."""
-        return streams.apply(
-            self, obj, status, seq, at, event_id, expected, object_id, key_field, policy, data
+        `policy` says, atomically across the process (the lock of `advance`); returns the
+        verdict, raises `streams.Rejected` (carrying it) where the policy raises. The last
+        applied ordering key (`seq`, `at`, `event_id`) is kept in `obj`'s `key_field` when
+        given (a part an event does not carry is kept from the key before: see
+        `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
+        receive `data` and run as in `advance`."""
+        table = (
+            self._verdicts
+            if policy is DEFAULT_POLICY
+            else streams.verdicts(self.definition, policy)
         )
+        key = id(obj) if object_id is None else object_id
+        stripe = _stripe_of(key)
+        row = isinstance(obj, dict)
+        field = self.field
+        with stripe.mutex:
+            if stripe.claims:
+                stripe.wait_unreserved(key)
+            current = obj.get(field) if row else getattr(obj, field, None)
+            if expected is not None and current != expected:
+                raise self._conflict(current, expected, status, object_id)
+            try:
+                verdict = table.rows[current][status]
+            except (KeyError, TypeError):
+                verdict = table.verdict(current, status)
+            # the common case, decided with `is` tests alone (an enum's hash is a Python call)
+            if verdict.kind is _APPLIED and key_field is None and not table.guarded:
+                if row:
+                    obj[field] = verdict.after
+                else:
+                    setattr(obj, field, verdict.after)
+                return verdict
+            confirms = False
+            keep: Key | None = None
+            if key_field is not None and (
+                seq is not None or at is not None or event_id is not None
+            ):
+                keep = (seq, utc(at), event_id)
+                last = obj.get(key_field) if row else getattr(obj, key_field, None)
+                if last is not None:
+                    if verdict.kind is not _UNKNOWN:
+                        verdict, confirms = table.keyed(verdict, keep, last)
+                    keep = streams.merged(keep, last)
+            if table.guarded and verdict.after != verdict.before:
+                with stripe.reserved(key):  # guards are user code: hold the entity, not the mutex
+                    verdict = self._path_guards(table, obj, verdict, data)
+            action = _APPLY if verdict.kind is _APPLIED else table.actions[verdict.kind]
+            if action is _RAISE:
+                raise streams.rejected(self, verdict, object_id)
+            if action is _APPLY or confirms:
+                if verdict.after != current and verdict.after is not None:
+                    self.write_status(obj, verdict.after)
+                if keep is not None:
+                    assert key_field is not None
+                    if row:
+                        obj[key_field] = keep
+                    else:
+                        setattr(obj, key_field, keep)
+            return verdict
+
+    def _path_guards(
+        self, table: Verdicts, obj: Any, verdict: Verdict, data: dict[str, Any]
+    ) -> Verdict:
+        """`verdict`, or an `illegal` one when a guard on the path its move takes does not
+        hold."""
+        graph = graph_of(self.definition)
+        for source, dest in walk(graph, relation_row(graph, verdict.before)[verdict.status]):
+            move = self.check(source, dest)
+            if move.conditions:
+                try:
+                    self._guarded(obj, move, None, data)
+                except IllegalTransition as err:
+                    message = str(err).split(": ", 1)[-1]
+                    return table.recast(verdict, Kind.ILLEGAL, message)
+        return verdict
 
     def replay(
-        self, events: Iterable[streams.Event], policy: streams.Policy = streams.DEFAULT_POLICY
-    ) -> Iterator[tuple[streams.Event, streams.Verdict]]:
+        self, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
+    ) -> Iterator[tuple[Event, Verdict]]:
         """Each event with its verdict, in arrival order, many entities interleaved; an
         entity's final status is the `after` of its last verdict. Never raises for a
         verdict; guards are not evaluated."""

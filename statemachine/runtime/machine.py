@@ -9,6 +9,7 @@ from typing import Any
 from transitions import Machine, State
 from transitions.core import Event, EventData
 
+from statemachine.model.attributes import field_problem, generated_attributes
 from statemachine.model.definition import Definition
 
 __all__ = ["Guard", "LifecycleMachine", "locked_machine_class", "machine_config", "model_clash"]
@@ -51,25 +52,17 @@ def machine_config(definition: Definition, guards: Mapping[str, Guard]) -> dict[
 
 def model_clash(definition: Definition) -> str | None:
     """Why the status field or a trigger cannot live on a transitions model beside the
-    methods `attach` gives it (`trigger`, `may_trigger`, a method per trigger and its
-    `may_<trigger>`, `is_<field>_<state>`) and the `on_enter_<state>`/`on_exit_<state>`
-    callbacks transitions looks up on it; None when nothing clashes."""
+    attributes `attach` gives it (the checker's SM040 says the same); None when nothing
+    clashes."""
     field = definition.field
     triggers = sorted({t.trigger for t in definition.transitions})
-    made = dict.fromkeys(("trigger", "may_trigger"), "the method transitions gives every model")
-    for state in definition.states:
-        made[f"is_{field}_{state}"] = f"the test for state '{state}'"
-        made[f"on_enter_{state}"] = f"the callback transitions calls on entering '{state}'"
-        made[f"on_exit_{state}"] = f"the callback transitions calls on leaving '{state}'"
-    for trigger in triggers:
-        made[f"may_{trigger}"] = f"the method that tells whether trigger '{trigger}' may fire"
-    if field in made:
-        return f"status field '{field}' is {made[field]}"
-    if field in triggers:
-        return f"status field '{field}' is also a trigger, which becomes a method of the model"
+    problem = field_problem(field, definition.states, triggers)
+    if problem:
+        return f"status field '{field}' {problem}"
+    made = generated_attributes(field, definition.states, triggers)
     for trigger in triggers:
         if trigger in made:
-            return f"trigger '{trigger}' is {made[trigger]}"
+            return f"trigger '{trigger}' collides with {made[trigger]}"
     return None
 
 

@@ -8,6 +8,7 @@ arrival) overrule it where they can: an event older than the last applied one is
 whatever the graph says, and a newer one resolves an `ambiguous` cycle as a skip ahead.
 A `Policy` says what each verdict does (apply, ignore, raise).
 
+Applying a verdict to an object (locking, reading and writing it) is `Lifecycle.apply`'s job.
 Guards: `apply` evaluates every guard on the edges of the path the move takes (the graph's
 path with the fewest reported states in between, unreported and missing states included); a
 guard that does not hold makes the verdict `illegal`. `classify` and `replay` have no object
@@ -25,15 +26,9 @@ import attrs
 
 from statemachine.checks.references import nearest
 from statemachine.graph import Kind, Relation, graph_of, row
-from statemachine.graph.paths import walk
-from statemachine.io.events import Event, Key, utc
+from statemachine.io.events import Event, Key
 from statemachine.model.definition import Definition
-from statemachine.runtime.errors import (
-    IllegalTransition,
-    RepeatedStatus,
-    StatusConflict,
-    UnknownStatus,
-)
+from statemachine.runtime.errors import IllegalTransition, RepeatedStatus, UnknownStatus
 
 if TYPE_CHECKING:
     from statemachine.runtime.lifecycle import Lifecycle
@@ -48,10 +43,13 @@ __all__ = [
     "RejectedRepeat",
     "RejectedUnknown",
     "Verdict",
-    "apply",
+    "Verdicts",
     "classify",
+    "merged",
+    "rejected",
     "replay",
     "shown",
+    "verdicts",
 ]
 
 
@@ -210,33 +208,70 @@ def _judge(d: Definition, policy: Policy, current: str | None, status: str) -> V
     )
 
 
-class _Table:
+class Verdicts:
     """The verdicts of one definition under one policy, per (current, status), made when first
     asked for. Only known values are kept, so garbage input costs no memory."""
 
     def __init__(self, definition: Definition, policy: Policy) -> None:
         self.definition = definition
         self.policy = policy
+        #: current status -> incoming status -> verdict: the fast path reads it directly
         self.rows: dict[str | None, dict[str, Verdict]] = {}
         self.actions = {kind: policy.action(kind) for kind in Kind}
         #: whether `apply` must evaluate guards at all
         self.guarded = any(t.conditions for t in definition.transitions)
 
+    def of(self, current: str | None, status: str) -> Verdict:
+        """The verdict for `status` arriving at an entity in `current`."""
+        try:
+            return self.rows[current][status]
+        except (KeyError, TypeError):
+            return self.verdict(current, status)
+
     def verdict(self, current: str | None, status: str) -> Verdict:
-        """The slow path of `classify`: make and keep the verdict."""
+        """The slow path of `of`: make and keep the verdict."""
         found = _judge(self.definition, self.policy, current, status)
         if found.kind is not Kind.UNKNOWN:
             self.rows.setdefault(current, {})[status] = found
         return found
 
+    def keyed(self, verdict: Verdict, key: Key, last: Key) -> tuple[Verdict, bool]:
+        """The verdict once the event's key is compared with the last applied one, and
+        whether the event confirms the entity's status as of a newer key (a repeat with a
+        newer key)."""
+        if key[2] is not None and key[2] == last[2]:
+            message = f"event {shown(key[2])} delivered again"
+            return self.recast(verdict, Kind.REPEATED, message), False
+        order = _order(key, last)
+        if order < 0:
+            seq = key[0] is not None and last[0] is not None and key[0] != last[0]
+            what, now, was = ("seq", key[0], last[0]) if seq else ("time", key[1], last[1])
+            message = (
+                f"late {shown(verdict.status)}: its {what} {_key_text(now)} is older than the "
+                f"last applied status's {what} {_key_text(was)}"
+            )
+            return self.recast(verdict, Kind.STALE, message), False
+        if order > 0 and verdict.kind is Kind.AMBIGUOUS:
+            message = f"{verdict.message}; its newer key puts it ahead"
+            return self.recast(verdict, Kind.SKIPPED, message), False
+        return verdict, order > 0 and verdict.kind is Kind.REPEATED
 
-def _table(definition: Definition, policy: Policy) -> _Table:
+    def recast(self, verdict: Verdict, kind: Kind, message: str) -> Verdict:
+        """`verdict` as another kind, `after` following the policy for that kind."""
+        dest = self.definition.resolve(verdict.status)
+        applies = self.actions[kind] is Action.APPLY
+        return attrs.evolve(
+            verdict, kind=kind, after=dest if applies else verdict.before, message=message
+        )
+
+
+def verdicts(definition: Definition, policy: Policy = DEFAULT_POLICY) -> Verdicts:
     """The verdict table of `definition` under `policy`, kept with the definition (by the
     policy's identity, which the table keeps alive: a lookup costs no hashing)."""
-    tables: dict[int, _Table] = definition.derived.setdefault("verdicts", {})
+    tables: dict[int, Verdicts] = definition.derived.setdefault("verdicts", {})
     found = tables.get(id(policy))
     if found is None:
-        found = tables[id(policy)] = _Table(definition, policy)
+        found = tables[id(policy)] = Verdicts(definition, policy)
     return found
 
 
@@ -248,7 +283,7 @@ def classify(
     try:
         return definition.derived["verdicts"][id(policy)].rows[current][status]  # type: ignore[no-any-return]
     except (KeyError, TypeError):
-        return _table(definition, policy).verdict(current, status)
+        return verdicts(definition, policy).verdict(current, status)
 
 
 # -- ordering keys ------------------------------------------------------------------------------
@@ -270,40 +305,24 @@ def _key_text(value: int | datetime | None) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _keyed(table: _Table, verdict: Verdict, key: Key, last: Key) -> tuple[Verdict, bool]:
-    """The verdict once the event's key is compared with the last applied one, and whether
-    the event confirms the entity's status as of a newer key (a repeat with a newer key)."""
-    if key[2] is not None and key[2] == last[2]:
-        message = f"event {shown(key[2])} delivered again"
-        return _verdict(table, verdict, Kind.REPEATED, message), False
-    order = _order(key, last)
-    if order < 0:
-        seq = key[0] is not None and last[0] is not None and key[0] != last[0]
-        what, now, was = ("seq", key[0], last[0]) if seq else ("time", key[1], last[1])
-        message = (
-            f"late {shown(verdict.status)}: its {what} {_key_text(now)} is older than the "
-            f"last applied status's {what} {_key_text(was)}"
-        )
-        return _verdict(table, verdict, Kind.STALE, message), False
-    if order > 0 and verdict.kind is Kind.AMBIGUOUS:
-        message = f"{verdict.message}; its newer key puts it ahead"
-        return _verdict(table, verdict, Kind.SKIPPED, message), False
-    return verdict, order > 0 and verdict.kind is Kind.REPEATED
-
-
-def _verdict(table: _Table, verdict: Verdict, kind: Kind, message: str) -> Verdict:
-    """`verdict` as another kind, `after` following the policy for that kind."""
-    dest = table.definition.resolve(verdict.status)
-    applies = table.actions[kind] is Action.APPLY
-    return attrs.evolve(
-        verdict, kind=kind, after=dest if applies else verdict.before, message=message
+def merged(key: Key | None, last: Key | None) -> Key | None:
+    """The key to keep once an event with `key` is applied over one with `last`: each part
+    the event does not carry (None) is kept from `last`, so an event without a sequence
+    number (or without any key) never makes an older one look new again."""
+    if key is None or last is None:
+        return last if key is None else key
+    seq, at, event_id = key
+    return (
+        last[0] if seq is None else seq,
+        last[1] if at is None else at,
+        last[2] if event_id is None else event_id,
     )
 
 
-# -- applying and replaying ---------------------------------------------------------------------
+# -- rejecting and replaying ---------------------------------------------------------------------
 
 
-def _rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
+def rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
     """The error `apply` raises for a verdict its policy raises on; it carries the verdict."""
     who = f" ({object_id})" if object_id is not None else ""
     text = f"{lc.name}{who}: {verdict.kind}: {verdict.message}"
@@ -328,92 +347,14 @@ def _rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
     return err
 
 
-def _guards_hold(
-    lc: Lifecycle, table: _Table, obj: Any, verdict: Verdict, data: dict[str, Any]
-) -> Verdict:
-    """`verdict`, or an `illegal` one when a guard on the path its move takes does not hold."""
-    graph = graph_of(lc.definition)
-    for source, dest in walk(graph, row(graph, verdict.before)[verdict.status]):
-        move = lc.check(source, dest)
-        if move.conditions:
-            try:
-                lc._guarded(obj, move, None, data)
-            except IllegalTransition as err:
-                message = str(err).split(": ", 1)[-1]
-                return _verdict(table, verdict, Kind.ILLEGAL, message)
-    return verdict
-
-
-# enum members as plain globals: reading `Kind.APPLIED` costs ~10x a global in Python 3.11
-_APPLIED, _UNKNOWN = Kind.APPLIED, Kind.UNKNOWN
-_APPLY, _RAISE = Action.APPLY, Action.RAISE
-
-
-def apply(
-    lc: Lifecycle,
-    obj: Any,
-    status: str,
-    seq: int | None,
-    at: datetime | None,
-    event_id: str | None,
-    expected: str | None,
-    object_id: object,
-    key_field: str | None,
-    policy: Policy,
-    data: dict[str, Any],
-) -> Verdict:
-    """`Lifecycle.apply`: decide, then set the status (and the key) as the policy says."""
-    try:
-        table: _Table = lc.definition.derived["verdicts"][id(policy)]
-    except KeyError:
-        table = _table(lc.definition, policy)
-    with lc.lock_for(obj, object_id) as lock:
-        current = lc.read_status(obj)
-        if expected is not None and current != expected:
-            raise StatusConflict(
-                f"{lc.name}: status of {object_id or 'object'} is {shown(str(current))}, "
-                f"not the expected {shown(expected)}; re-read it and decide again",
-                machine=lc.name,
-                source=current,
-                dest=status,
-                object_id=object_id,
-            )
-        try:
-            verdict = table.rows[current][status]
-        except (KeyError, TypeError):
-            verdict = table.verdict(current, status)
-        confirms = False
-        key: Key | None = None
-        if key_field is not None and (seq is not None or at is not None or event_id is not None):
-            key = (seq, at if at is None else utc(at), event_id)
-            last = obj.get(key_field) if isinstance(obj, dict) else getattr(obj, key_field, None)
-            if last is not None and verdict.kind is not _UNKNOWN:
-                verdict, confirms = _keyed(table, verdict, key, last)
-        if table.guarded and verdict.after != verdict.before:
-            with lock.unlocked():  # guards are user code: hold the entity, not the mutex
-                verdict = _guards_hold(lc, table, obj, verdict, data)
-        # `is` first: an enum's hash is a Python call, and most verdicts are `applied`
-        action = _APPLY if verdict.kind is _APPLIED else table.actions[verdict.kind]
-        if action is _RAISE:
-            raise _rejected(lc, verdict, object_id)
-        if action is _APPLY or confirms:
-            if verdict.after != current and verdict.after is not None:
-                lc.write_status(obj, verdict.after)
-            if key_field is not None:
-                if isinstance(obj, dict):
-                    obj[key_field] = key
-                else:
-                    setattr(obj, key_field, key)
-        return verdict
-
-
 def replay(
     lc: Lifecycle, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
 ) -> Iterator[tuple[Event, Verdict]]:
     """`Lifecycle.replay`: each event with its verdict, in arrival order, many entities
-    interleaved, keeping each entity's status and last applied key. Never raises for a
-    verdict (what `policy` raises on is left unapplied); guards are not evaluated."""
-    table = _table(lc.definition, policy)
+    interleaved, keeping each entity's status and last applied key (see `merged`). Never
+    raises for a verdict (what `policy` raises on is left unapplied); guards are not
+    evaluated."""
+    table = verdicts(lc.definition, policy)
     rows, actions = table.rows, table.actions
     entities: dict[str, tuple[str | None, Key | None]] = {}
     for event in events:
@@ -424,8 +365,8 @@ def replay(
             verdict = table.verdict(current, event.status)
         confirms = False
         key = event.key
-        if key is not None and last is not None and verdict.kind is not _UNKNOWN:
-            verdict, confirms = _keyed(table, verdict, key, last)
-        if actions[verdict.kind] is _APPLY or confirms:
-            entities[event.id] = (verdict.after, key)
+        if key is not None and last is not None and verdict.kind is not Kind.UNKNOWN:
+            verdict, confirms = table.keyed(verdict, key, last)
+        if actions[verdict.kind] is Action.APPLY or confirms:
+            entities[event.id] = (verdict.after, merged(key, last))
         yield event, verdict

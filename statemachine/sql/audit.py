@@ -4,8 +4,9 @@
 
     events(id TEXT, status TEXT, seq BIGINT, ts TIMESTAMP, event_id TEXT, ord BIGINT)
 
-(one row per stored event; `seq`, `ts` and `event_id` may be NULL; `ts` is the event time in UTC; `ord` is the event's
-place in the input, unique and increasing in file order) and returns one row per event:
+(one row per stored event; `seq`, `ts` (the event time, UTC) and `event_id` may be NULL;
+`ord` is the event's place in the input, unique and increasing in file order) and returns
+one row per event:
 
     id, ord, rn, status, seq, ts, event_id, verdict, before, after, state, missing, through
 
@@ -20,9 +21,10 @@ leaves it; an event older than the last kept key (sequence number first, then ti
 `stale`, the last kept event's id again is `repeated`.
 
 How: the verdict relation of `statemachine.graph.rows` is a VALUES table. Each event is
-first judged against the state of the event before it (a window `lag`); that is exact up to
-and including an entity's first event that does not move it. Only the events after such an
-event (few in real logs) are folded one by one in a recursive CTE.
+first judged against the state and key of the event before it (a window `lag`); that is
+exact up to and including an entity's first event that neither moves it nor confirms its
+status with a newer key. Only the events after such an event (few in real logs) are folded
+one by one in a recursive CTE.
 
 `entities_sql` reads the per-event rows as `verdicts` and gives one row per entity.
 """
@@ -143,7 +145,8 @@ naive AS (
   LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
 ),
 first_still AS (
-  SELECT id, min(rn) AS rn FROM naive WHERE verdict NOT IN ({moving}) GROUP BY id
+  SELECT id, min(rn) AS rn FROM naive
+  WHERE verdict NOT IN ({moving}) AND NOT COALESCE(confirms, FALSE) GROUP BY id
 ),
 residue AS (
   SELECT e.id, e.status, e.seq, e.ts, e.event_id, e.rn
@@ -151,9 +154,7 @@ residue AS (
 ),
 fold AS (
   SELECT e.id, e.rn, e.before AS current,
-    CASE WHEN e.confirms THEN e.seq ELSE e.prev_seq END AS last_seq,
-    CASE WHEN e.confirms THEN e.ts ELSE e.prev_ts END AS last_ts,
-    CASE WHEN e.confirms THEN e.event_id ELSE e.prev_event_id END AS last_event_id,
+    e.prev_seq AS last_seq, e.prev_ts AS last_ts, e.prev_event_id AS last_event_id,
     e.verdict, e.before, e.state, e.missing, e.through
   FROM naive e JOIN first_still s ON e.id = s.id AND e.rn = s.rn
   UNION ALL

@@ -80,6 +80,15 @@ transitions:
   - {trigger: finish, source: [running, paused], dest: done}
 """
 
+TOGGLE = """
+machine: acme.toggle
+initial: idle
+states: {idle: {}, busy: {}}
+transitions:
+  - {trigger: take, source: idle, dest: busy}
+  - {trigger: free, source: busy, dest: idle}
+"""
+
 
 class Record:
     """A plain object with a status field and a place for the last key, as a service has."""
@@ -351,20 +360,53 @@ def test_same_event_id_again_is_repeated(write: Callable[..., Path]) -> None:
 
 
 def test_a_repeat_with_a_newer_key_keeps_the_key(write: Callable[..., Path]) -> None:
-    text = """
-    machine: acme.toggle
-    initial: idle
-    states: {idle: {}, busy: {}}
-    transitions:
-      - {trigger: take, source: idle, dest: busy}
-      - {trigger: free, source: busy, dest: idle}
-    """
-    lc = Lifecycle(_load(write, text))
+    lc = Lifecycle(_load(write, TOGGLE))
     # history idle(1) busy(2) idle(3), delivered 1, 3, 2: the late `busy` must not win
     events = [Event("t", "idle", 1), Event("t", "idle", 3), Event("t", "busy", 2)]
     verdicts = [v for _, v in lc.replay(events)]
     assert [v.kind for v in verdicts] == [Kind.APPLIED, Kind.REPEATED, Kind.STALE]
     assert verdicts[-1].after == "idle"
+
+
+#: on a cycle the graph applies anything, so only the kept key can find the last one late
+LATE_AFTER_AN_UNKEYED_EVENT = [
+    Event("t", "idle", 1),
+    Event("t", "busy", 4),
+    Event("t", "idle"),  # no key: applied by the graph
+    Event("t", "busy", 2),  # older than busy(4), which was applied
+]
+
+
+def test_an_event_without_a_key_keeps_the_last_key(write: Callable[..., Path]) -> None:
+    lc = Lifecycle(_load(write, TOGGLE))
+    verdicts = [v for _, v in lc.replay(LATE_AFTER_AN_UNKEYED_EVENT)]
+    assert [v.kind for v in verdicts] == [Kind.APPLIED] * 3 + [Kind.STALE]
+    assert "seq 2 is older than the last applied status's seq 4" in verdicts[-1].message
+    assert verdicts[-1].after == "idle"
+    for toggle in (Record(), {"status": None, "last_key": None}):
+        kinds = [
+            lc.apply(toggle, e.status, seq=e.seq, key_field="last_key").kind
+            for e in LATE_AFTER_AN_UNKEYED_EVENT
+        ]
+        assert kinds == [Kind.APPLIED] * 3 + [Kind.STALE]
+        stored = toggle if isinstance(toggle, dict) else vars(toggle)
+        assert (stored["status"], stored["last_key"]) == ("idle", (4, None, None))
+
+
+def test_an_event_id_alone_keeps_the_last_sequence_number(write: Callable[..., Path]) -> None:
+    lc = Lifecycle(_load(write, TOGGLE))
+    events = [*LATE_AFTER_AN_UNKEYED_EVENT]
+    events[2] = Event("t", "idle", event_id="ev-3")
+    verdicts = [v for _, v in lc.replay([*events, events[2]])]
+    assert [v.kind for v in verdicts] == [Kind.APPLIED] * 3 + [Kind.STALE, Kind.REPEATED]
+    assert verdicts[-1].after == "idle" and "ev-3" in verdicts[-1].message
+    row: dict[str, Any] = {}
+    for e in events:
+        lc.apply(row, e.status, seq=e.seq, event_id=e.event_id, key_field="k")
+    assert row == {"status": "idle", "k": (4, None, "ev-3")}
+    t = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    lc.apply(row, "busy", at=t, key_field="k")  # a time joins the kept parts
+    assert row == {"status": "busy", "k": (4, t, "ev-3")}
 
 
 # -- apply: objects, dict rows, policies, compare-and-set, guards, threads ------------------------

@@ -2,7 +2,8 @@
 
 Every engine leaves two relations behind: `verdicts` (one row per event, the columns of
 `statemachine.sql.audit.VERDICT_COLUMNS`) and `entities` (`id, events, final, entered,
-first_verdict, stuck`). `summarize` asks them a few small dialect-neutral queries.
+first_verdict, stuck`). `summarize` asks them a few small queries that DuckDB and Spark SQL
+both read.
 """
 
 from __future__ import annotations
@@ -181,10 +182,8 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
             outcomes[label] = outcomes.get(label, 0) + final[state]
     stuck = _by_count(query("SELECT final, count(*) FROM entities WHERE stuck GROUP BY final"))
     grouped = query(
-        "SELECT before, dest, verdict, count(*), min(CASE WHEN first = 1 THEN id END) FROM ("
-        "SELECT before, COALESCE(state, status, '') AS dest, verdict, id, row_number() OVER "
-        "(PARTITION BY before, COALESCE(state, status, ''), verdict ORDER BY ord) AS first "
-        "FROM verdicts) t GROUP BY before, dest, verdict"
+        "SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*), min_by(id, ord) "
+        "FROM verdicts GROUP BY before, COALESCE(state, status, ''), verdict"
     )
     rank = {kind: i for i, kind in enumerate(_SEVERITY)}
     transitions = sorted(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -44,6 +43,8 @@ class Vocabulary:
 
     def nearest(self, name: str) -> str | None:
         """The known name closest to `name`, if any is close."""
+        import difflib  # imported when first needed: start-up time matters
+
         candidates = self.names
         if len(candidates) > SMALL:
             shared = Counter(i for piece in _pieces(name) for i in self._index.get(piece) or ())

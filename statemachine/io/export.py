@@ -40,6 +40,7 @@ def definition_to_dict(d: Definition) -> dict[str, Any]:
             {
                 "name": s.name,
                 "final": s.final,
+                "reported": s.reported,
                 "description": s.description,
                 "next": s.next,
                 "groups": list(s.groups),

@@ -14,7 +14,6 @@ that cannot be read or written is not used, silently.
 from __future__ import annotations
 
 import atexit
-import difflib
 import hashlib
 import json
 import os
@@ -90,7 +89,7 @@ _KIND = {
 }
 
 
-#: at most this many verdicts are kept (about 170 KiB); the oldest are dropped first
+#: at most this many verdicts are kept (about 260 KiB); the oldest are dropped first
 CACHE_ENTRIES = 4096
 _CACHE_FILE = "schema-passed"
 #: verdicts found in this process, written to the cache file when it ends
@@ -140,6 +139,8 @@ def _where(path: PathKey) -> str:
 
 
 def _unknown_keys(doc: Document, err: jsonschema.ValidationError) -> Iterator[Finding]:
+    import difflib  # imported when first needed: start-up time matters
+
     path = tuple(err.absolute_path)
     part: Any = err.schema
     allowed = sorted(part.get("properties", {}))

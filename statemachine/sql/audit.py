@@ -26,7 +26,8 @@ exact up to and including an entity's first event that neither moves it nor conf
 status with a newer key. Only the events after such an event (few in real logs) are folded
 one by one in a recursive CTE.
 
-`entities_sql` reads the per-event rows as `verdicts` and gives one row per entity.
+`entities_sql` (DuckDB and Spark SQL) reads the per-event rows as `verdicts` and gives one
+row per entity.
 """
 
 from __future__ import annotations
@@ -184,9 +185,7 @@ LEFT JOIN fold f ON f.id = e.id AND f.rn = e.rn"""
 def _interval_seconds(dialect: str, start: str, end: str) -> str:
     if dialect == "duckdb":
         return f"epoch({end}) - epoch({start})"
-    if dialect == "spark":
-        return f"unix_timestamp({end}) - unix_timestamp({start})"
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    return f"unix_timestamp({end}) - unix_timestamp({start})"
 
 
 def entities_sql(
@@ -198,8 +197,8 @@ def entities_sql(
     """One row per entity from the per-event rows `verdicts`: `id, events, final, entered,
     first_verdict, stuck` (`entered`: when the entity entered `final`; `stuck`: `final` is
     not a final state and is older than its limit in `limits` at `as_of`)."""
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
+    if dialect not in ("duckdb", "spark"):
+        raise ValueError(f"entities_sql reads DuckDB or Spark SQL, not {dialect!r}")
     moving = ", ".join(_text(k) for k in MOVING)
     table = [
         f"WHEN {_text(state)} THEN {int(limit.total_seconds())}"
@@ -213,17 +212,10 @@ def entities_sql(
         limit = f"CASE x.final {' '.join(table)} END"
         stuck = f"COALESCE(x.entered IS NOT NULL AND {age} > {limit}, FALSE)"
     return f"""WITH x AS (
-  SELECT id, events, first_verdict,
-    max(CASE WHEN rn = moved THEN after END) AS final,
-    max(CASE WHEN rn = moved THEN ts END) AS entered
-  FROM (
-    SELECT id, rn, after, ts,
-      count(*) OVER (PARTITION BY id) AS events,
-      max(CASE WHEN verdict IN ({moving}) THEN rn END) OVER (PARTITION BY id) AS moved,
-      max(CASE WHEN rn = 1 THEN verdict END) OVER (PARTITION BY id) AS first_verdict
-    FROM verdicts
-  ) w
-  GROUP BY id, events, first_verdict
+  SELECT id, count(*) AS events, min_by(verdict, rn) AS first_verdict,
+    max_by(after, rn) AS final,
+    max_by(ts, CASE WHEN verdict IN ({moving}) THEN rn END) AS entered
+  FROM verdicts GROUP BY id
 )
 SELECT x.id, x.events, x.final, x.entered, x.first_verdict, {stuck} AS stuck
 FROM x"""

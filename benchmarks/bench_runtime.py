@@ -3,7 +3,9 @@
     python benchmarks/bench_runtime.py [--events N] [--objects N]
 
 Prints ns per event (median of the repeats) for each way of validating the same stream of
-legal DialNexa call events, their ratios, and the memory each tracked object costs. Targets
+legal DialNexa call events, their ratios, and the memory each tracked object costs. The timed
+loops hold only the calls: objects are put back at each event's source (and, for the keyed
+row, given the key of the event before, so the keys are compared) before each repeat. Targets
 (issue #3): `check` within 3x of a bare set-membership loop and at least 20x faster than a
 bare transitions trigger; `advance` adds no per-object memory; the trigger style adds at most
 10% over bare transitions. Issue #8: `classify` within 2x of `check`; `apply` within 10x of

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from statemachine.checks import Finding, Severity, check_definition
-    from statemachine.io.registry import RULES
     from statemachine.io.export import definition_to_dict
     from statemachine.io.loader import load_file
-    from statemachine.io.registry import Registry, bundled_dir, load_registry
+    from statemachine.io.registry import RULES, Registry, bundled_dir, load_registry
     from statemachine.model.definition import Definition, State, Transition
     from statemachine.model.location import Location
 

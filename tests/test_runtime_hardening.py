@@ -94,6 +94,10 @@ def _finishes(target: Callable[[], None], timeout: float = PATIENCE) -> bool:
     return not thread.is_alive()
 
 
+#: the two status-style ways to change an entity; both must keep every lock promise
+VIA = ["advance", "apply"]
+
+
 def _job(write: Callable[..., Path], ready: Callable[[Any], bool]) -> Lifecycle:
     path = write(GUARDED, "job.yaml")
     return lifecycle("acme.job", {"ready": ready}, paths=[path])
@@ -115,7 +119,8 @@ def test_ordinary_objects_spread_over_the_locks():
     assert len(ids) >= 200 and max(ids.values()) < 3 * len(objects) / len(ids)
 
 
-def test_a_slow_guard_stalls_no_other_object(write):
+@pytest.mark.parametrize("via", VIA)
+def test_a_slow_guard_stalls_no_other_object(write, via):
     inside, release = threading.Event(), threading.Event()
     slow = Record("queued")
 
@@ -126,15 +131,16 @@ def test_a_slow_guard_stalls_no_other_object(write):
         return True
 
     lc = _job(write, ready)
-    holder = threading.Thread(target=lc.advance, args=(slow, "running"))
+    holder = threading.Thread(target=getattr(lc, via), args=(slow, "running"))
     holder.start()
     try:
         assert inside.wait(PATIENCE)
         others = [Record("queued") for _ in range(2_000)]
 
         def advance_others() -> None:
+            change = getattr(lc, via)
             for other in others:
-                lc.advance(other, "running")
+                change(other, "running")
 
         assert _finishes(advance_others), "an unrelated object waited for a slow guard"
         assert {o.status for o in others} == {"running"}
@@ -145,7 +151,8 @@ def test_a_slow_guard_stalls_no_other_object(write):
     assert slow.status == "running"
 
 
-def test_a_guard_may_advance_other_objects(write):
+@pytest.mark.parametrize("via", VIA)
+def test_a_guard_may_advance_other_objects(write, via):
     """Two threads, each guard advancing a second object: neither a stripe collision nor a
     nested lock may deadlock."""
     lc: Lifecycle | None = None
@@ -155,7 +162,7 @@ def test_a_guard_may_advance_other_objects(write):
         other = partner.get(id(event.model))
         if other is not None:
             assert lc is not None
-            lc.advance(other, "running")
+            getattr(lc, via)(other, "running")
         return True
 
     lc = _job(write, ready)
@@ -166,7 +173,7 @@ def test_a_guard_may_advance_other_objects(write):
     def work(chunk: list[tuple[Record, Record]]) -> Callable[[], None]:
         def run() -> None:
             for first, _ in chunk:
-                lc.advance(first, "running")
+                getattr(lc, via)(first, "running")
 
         return run
 
@@ -180,7 +187,8 @@ def test_a_guard_may_advance_other_objects(write):
     assert {r.status for pair in pairs for r in pair} == {"running"}
 
 
-def test_a_guard_may_advance_an_object_that_shares_its_lock(write):
+@pytest.mark.parametrize("via", VIA)
+def test_a_guard_may_advance_an_object_that_shares_its_lock(write, via):
     lc: Lifecycle | None = None
     partner: dict[int, Record] = {}
 
@@ -188,7 +196,7 @@ def test_a_guard_may_advance_an_object_that_shares_its_lock(write):
         other = partner.get(id(event.model))
         if other is not None:
             assert lc is not None
-            lc.advance(other, "running")
+            getattr(lc, via)(other, "running")
         return True
 
     lc = _job(write, ready)
@@ -198,22 +206,24 @@ def test_a_guard_may_advance_an_object_that_shares_its_lock(write):
         by_stripe[lc.lock_for(record).stripe].append(record)
     first, second = next(group for group in by_stripe.values() if len(group) >= 2)[:2]
     partner[id(first)] = second
-    assert _finishes(lambda: lc.advance(first, "running")), "deadlock"
+    assert _finishes(lambda: getattr(lc, via)(first, "running")), "deadlock"
     assert (first.status, second.status) == ("running", "running")
 
 
-def test_a_guard_advancing_its_own_object_is_refused_not_a_deadlock(write):
+@pytest.mark.parametrize("outer", VIA)
+@pytest.mark.parametrize("inner", VIA)
+def test_a_guard_advancing_its_own_object_is_refused_not_a_deadlock(write, outer, inner):
     lc: Lifecycle | None = None
 
     def ready(event: Any) -> bool:
         assert lc is not None
-        lc.advance(event.model, "running")
+        getattr(lc, inner)(event.model, "running")
         return True
 
     lc = _job(write, ready)
     job = Record("queued")
     with pytest.raises(RuntimeError, match="must not advance the entity it decides for"):
-        assert _finishes(lambda: lc.advance(job, "running")), "deadlock"
+        assert _finishes(lambda: getattr(lc, outer)(job, "running")), "deadlock"
     assert job.status == "queued"
 
     def enter() -> None:
@@ -223,15 +233,18 @@ def test_a_guard_advancing_its_own_object_is_refused_not_a_deadlock(write):
     assert _finishes(enter)
 
 
-def _race(handlers: list[Lifecycle], call: SlowRecord, dest: str, expected: str) -> list[str]:
-    """Each handler compare-and-sets `call` in its own thread, all at once: their outcomes."""
+def _race(
+    handlers: list[Lifecycle], call: SlowRecord, dest: str, expected: str, via: str = "advance"
+) -> list[str]:
+    """Each handler compare-and-sets `call` in its own thread (`advance` or `apply`), all at
+    once: their outcomes."""
     outcomes: list[str] = []
     start = threading.Barrier(len(handlers))
 
     def handle(lc: Lifecycle) -> None:
         start.wait()
         try:
-            lc.advance(call, dest, expected=expected, object_id="entity-9")
+            getattr(lc, via)(call, dest, expected=expected, object_id="entity-9")
             outcomes.append("applied")
         except StatusConflict:
             outcomes.append("conflict")
@@ -244,17 +257,19 @@ def _race(handlers: list[Lifecycle], call: SlowRecord, dest: str, expected: str)
     return sorted(outcomes)
 
 
-def test_two_lifecycle_handlers_do_not_double_apply():
+@pytest.mark.parametrize("via", VIA)
+def test_two_lifecycle_handlers_do_not_double_apply(via):
     """Two handlers each build their own `lifecycle("dialnexa.call")` and compare-and-set the
     same call at once, with a slow read between the check and the write."""
     handlers = [lifecycle("dialnexa.call"), lifecycle("dialnexa.call")]
     for _ in range(5):
         call = SlowRecord("sent", delay=0.02)
-        assert _race(handlers, call, "completed", "sent") == ["applied", "conflict"]
+        assert _race(handlers, call, "completed", "sent", via) == ["applied", "conflict"]
         assert call.writes == ["completed"], "applied twice"
 
 
-def test_two_handlers_with_a_slow_guard_do_not_double_apply(write):
+@pytest.mark.parametrize("via", VIA)
+def test_two_handlers_with_a_slow_guard_do_not_double_apply(write, via):
     path = write(GUARDED, "job.yaml")
 
     def slow(event: Any) -> bool:
@@ -263,8 +278,36 @@ def test_two_handlers_with_a_slow_guard_do_not_double_apply(write):
 
     handlers = [lifecycle("acme.job", {"ready": slow}, paths=[path]) for _ in range(2)]
     job = SlowRecord("queued", delay=0)
-    assert _race(handlers * 3, job, "running", "queued") == ["applied"] + ["conflict"] * 5
+    assert _race(handlers * 3, job, "running", "queued", via) == ["applied"] + ["conflict"] * 5
     assert job.writes == ["running"], "applied twice"
+
+
+@pytest.mark.parametrize("via", VIA)
+@pytest.mark.parametrize("object_id", [None, "CA-1", 42])
+def test_lock_for_advance_and_apply_take_one_lock_per_entity(via, object_id):
+    """A caller's own read-decide-write under `lock_for` keeps `advance` and `apply` of
+    every other Lifecycle off that entity, also while it runs user code in `unlocked()`,
+    where every other entity proceeds."""
+    holder, other = lifecycle("dialnexa.call"), lifecycle("dialnexa.call")
+    call = Record("created")
+    done = threading.Event()
+
+    def deliver() -> None:
+        getattr(other, via)(call, "sent", object_id=object_id)
+        done.set()
+
+    unrelated = [Record("created") for _ in range(500)]
+    lock = holder.lock_for(call, object_id)
+    with lock:
+        thread = threading.Thread(target=deliver, daemon=True)
+        thread.start()
+        assert not done.wait(0.3), f"{via} ran while the entity's lock was held"
+        with lock.unlocked():
+            assert _finishes(lambda: [getattr(other, via)(u, "sent") for u in unrelated])
+            assert not done.wait(0.1), f"{via} ran while the entity was reserved"
+        assert call.status == "created"
+    assert done.wait(PATIENCE) and call.status == "sent"
+    assert {u.status for u in unrelated} == {"sent"}
 
 
 # -- wrong-typed statuses ----------------------------------------------------------------------

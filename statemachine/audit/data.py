@@ -7,7 +7,9 @@ place among the inputs times 10**12 plus the row's 1-based line in its file.
 
 from __future__ import annotations
 
+import atexit
 import glob
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -77,6 +79,7 @@ def expand(patterns: Sequence[str]) -> list[Source]:
             )
             spool.write(sys.stdin.buffer.read())
             spool.close()
+            atexit.register(os.unlink, spool.name)
             sources.append(Source(Path(spool.name), "csv", "<stdin>"))
             continue
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]

@@ -123,7 +123,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/statemachine-duckdb'")
     # out of core: spill to disk rather than grow past a laptop's share (target: < 2 GB)
-    con.execute("SET memory_limit = '1GB'")
+    con.execute("SET memory_limit = '1600MB'")
     if sys.stderr.isatty():
         con.execute("SET enable_progress_bar = true")
     return con

@@ -75,6 +75,7 @@ _SCALAR_TAGS = {
 }
 _MAP, _SEQ, _STR = f"{_TAG}map", f"{_TAG}seq", f"{_TAG}str"
 _MERGE, _VALUE = f"{_TAG}merge", f"{_TAG}value"
+_TEXT_TAGS = frozenset((_STR, _MERGE, _VALUE))  # values read as their text
 _UNUSED_TAGS = frozenset(f"{_TAG}{name}" for name in ("set", "omap", "pairs"))
 #: tabs and characters YAML forbids: libyaml accepts some that PyYAML refuses, so a text
 #: holding any is read by PyYAML alone (definitions never need them); PyYAML's own compiled
@@ -82,6 +83,8 @@ _UNUSED_TAGS = frozenset(f"{_TAG}{name}" for name in ("set", "omap", "pairs"))
 _FORBIDDEN = yaml.reader.Reader.NON_PRINTABLE
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _RESOLVER: Any = yaml.resolver.Resolver()  # untyped
+#: the resolver's patterns by the first character they can match (None: any)
+_IMPLICIT: dict[str | None, Any] = _RESOLVER.yaml_implicit_resolvers
 
 UNREADABLE = rule(
     "SM001",
@@ -155,19 +158,41 @@ class _Node:
         self.merge = merge  # the plain key `<<`
 
 
-@attrs.define
 class _Collection:
     """A mapping or sequence being built, with what its expansion has counted so far."""
 
-    path: PathKey
-    data: dict[str, Any] | list[Any]
-    where: Mark
-    anchor: str | None
-    size: int = 1
-    key: str | None = None  # in a mapping: the key whose value is being read
-    drop: bool = False  # the value being read is a repeated key's: report it, keep the first
-    merging: bool = False  # the value being read is the one of a `<<` key
-    merged: list[dict[str, Any]] = attrs.Factory(list)
+    __slots__ = (
+        "anchor",
+        "data",
+        "drop",
+        "key",
+        "key_path",
+        "merged",
+        "merging",
+        "path",
+        "size",
+        "where",
+    )
+
+    def __init__(
+        self, path: PathKey, data: dict[str, Any] | list[Any], where: Mark, anchor: str | None
+    ) -> None:
+        self.path = path
+        self.data = data
+        self.where = where
+        self.anchor = anchor
+        self.size = 1
+        self.key: str | None = None  # in a mapping: the key whose value is being read
+        self.key_path = path  # ... and the path of that value
+        self.drop = False  # the value being read is a repeated key's: report it, keep the first
+        self.merging = False  # the value being read is the one of a `<<` key
+        self.merged: list[dict[str, Any]] = []
+
+    def value_path(self) -> PathKey:
+        """Where the value being read goes."""
+        if isinstance(self.data, list):
+            return (*self.path, len(self.data))
+        return self.key_path
 
 
 class _Builder:
@@ -187,17 +212,15 @@ class _Builder:
     def loc(self, where: Mark) -> Location:
         return Location(self.file, *where)
 
-    def count(self, size: int, where: Mark) -> None:
-        self.nodes += size
-        if self.nodes > MAX_NODES:
-            raise _Abort(
-                UNREADABLE.at(
-                    self.loc(where),
-                    f"the document expands to more than {MAX_NODES} nodes through aliases "
-                    "or merge keys (`<<`), an alias bomb?; write the definition out without "
-                    "nested aliases",
-                )
+    def too_many(self, where: Mark) -> _Abort:
+        return _Abort(
+            UNREADABLE.at(
+                self.loc(where),
+                f"the document expands to more than {MAX_NODES} nodes through aliases "
+                "or merge keys (`<<`), an alias bomb?; write the definition out without "
+                "nested aliases",
             )
+        )
 
     def read(self) -> Any:
         """The single document's data (None for an empty stream)."""
@@ -219,44 +242,46 @@ class _Builder:
 
     def document(self, event: Any) -> Any:
         """The data of the root node, which starts with `event`: read up to its end."""
+        # the hot loop of reading, dispatched on the event's exact class (both parsers build
+        # PyYAML's event classes); a scalar, most events, is put in place by `scalar` itself
+        get_event = self.loader.get_event
+        stack = self.stack
         while True:
-            if isinstance(event, yaml.CollectionStartEvent):
-                self.start(event)
-                event = self.loader.get_event()
-                continue
-            if isinstance(event, yaml.CollectionEndEvent):
-                node = self.end()
-            elif isinstance(event, yaml.AliasEvent):
-                node = self.alias(event)
+            kind = event.__class__
+            if kind is yaml.ScalarEvent:
+                if not stack:
+                    return self.scalar(event, None)
+                self.scalar(event, stack[-1])
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self.start(event, kind is yaml.MappingStartEvent)
             else:
-                node = self.scalar(event)
-            if not self.stack:
-                return node.data
-            self.add(node)
-            event = self.loader.get_event()
+                # an alias, or the end of the mapping or sequence on top of the stack
+                node = self.alias(event) if kind is yaml.AliasEvent else self.end()
+                if not stack:
+                    return node.data
+                top = stack[-1]
+                if top.key is None and isinstance(top.data, dict):
+                    if node.text is None:
+                        raise _Abort(
+                            UNREADABLE.at(
+                                self.loc(node.where),
+                                "a mapping key must be a plain value, not a list or mapping",
+                            )
+                        )
+                    self.key(top, node.text, node.where, node.size, node.merge)
+                else:
+                    self.add(top, node.data, node.size, node.where)
+            event = get_event()
 
-    def key_expected(self) -> bool:
-        top = self.stack[-1] if self.stack else None
-        return top is not None and isinstance(top.data, dict) and top.key is None
-
-    def path(self) -> PathKey:
-        """Where the value being read goes."""
-        if not self.stack:
-            return ()
-        top = self.stack[-1]
-        if isinstance(top.data, list):
-            return (*top.path, len(top.data))
-        return (*top.path, top.key) if top.key is not None else top.path
-
-    def start(self, event: Any) -> None:
+    def start(self, event: Any, is_map: bool) -> None:
         where = _mark(event)
-        if self.key_expected():
+        top = self.stack[-1] if self.stack else None
+        if top is not None and top.key is None and isinstance(top.data, dict):
             raise _Abort(
                 UNREADABLE.at(
                     self.loc(where), "a mapping key must be a plain value, not a list or mapping"
                 )
             )
-        is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in (None, "!", _MAP if is_map else _SEQ):
             raise _Abort(_tag_problem(self.loc(where), event.tag))
         if len(self.stack) >= MAX_DEPTH:
@@ -266,8 +291,10 @@ class _Builder:
                     f"nesting deeper than {MAX_DEPTH} levels; a definition needs a handful",
                 )
             )
-        self.count(1, where)
-        path = self.path()
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.too_many(where)
+        path = () if top is None else top.value_path()
         self.values.setdefault(path, where)
         if event.anchor is not None:
             self.open_anchors.add(event.anchor)
@@ -294,14 +321,21 @@ class _Builder:
                 else f"has no anchor &{name} before it"
             )
             raise _Abort(UNREADABLE.at(self.loc(where), f"alias *{name} {problem}"))
-        self.count(found.size, where)
-        if not self.key_expected():
-            self.values.setdefault(self.path(), where)
+        self.nodes += found.size
+        if self.nodes > MAX_NODES:
+            raise self.too_many(where)
+        top = self.stack[-1] if self.stack else None
+        if top is None:
+            self.values.setdefault((), where)
+        elif not (top.key is None and isinstance(top.data, dict)):
+            self.values.setdefault(top.value_path(), where)
         return _Node(found.data, found.size, where, found.text)
 
-    def scalar(self, event: Any) -> _Node:
-        where = _mark(event)
+    def scalar(self, event: Any, top: _Collection | None) -> Any:
+        """Read a scalar and put it in `top` (its data when it is the root)."""
         text: str = event.value
+        mark = event.start_mark
+        where = (mark.line + 1, mark.column + 1)  # `_mark`, inline: most events are scalars
         if len(text) > MAX_SCALAR:
             raise _Abort(
                 UNREADABLE.at(
@@ -310,32 +344,45 @@ class _Builder:
                     "is this a definition?",
                 )
             )
-        self.count(1, where)
-        is_key = self.key_expected()
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.too_many(where)
         tag = event.tag
-        if tag is None or tag == "!":
-            tag = _RESOLVER.resolve(yaml.ScalarNode, text, event.implicit)
-        if is_key:
+        untagged = tag is None or tag == "!"
+        if top is not None and top.key is None and isinstance(top.data, dict):
             # a key is a name, whatever YAML 1.1 would make of its text
-            if event.tag not in (None, "!", _STR):
+            if not untagged and tag != _STR:
                 self.findings.append(
                     UNREADABLE.at(
                         self.loc(where),
-                        f"a key is a name, written as text: remove the tag {_short(event.tag)} "
+                        f"a key is a name, written as text: remove the tag {_short(tag)} "
                         f"from {_shown(text)}",
                     )
                 )
-            node = _Node(text, 1, where, text, merge=tag == _MERGE)
+            # so its tag matters only to tell the merge key: the plain `<<` (the only text
+            # the resolver makes one) or a key tagged `!!merge` (reported above)
+            if untagged:
+                merge = text == "<<" and _resolve(text, event.implicit) == _MERGE
+            else:
+                merge = tag == _MERGE
+            if event.anchor is not None:
+                self.anchors[event.anchor] = _Node(text, 1, where, text, merge)
+            self.key(top, text, where, 1, merge)
+            return text
+        if untagged:
+            tag = _resolve(text, event.implicit)
+        if tag in _TEXT_TAGS:
+            data = text  # what PyYAML builds; `<<` and `=` mean something only as keys
+        elif tag in _SCALAR_TAGS:
+            data = self.construct(event, tag, where)
         else:
-            if tag in (_MERGE, _VALUE):
-                tag = _STR  # `<<` and `=` mean something only as keys
-            if tag not in _SCALAR_TAGS:
-                raise _Abort(_tag_problem(self.loc(where), tag))
-            self.values.setdefault(self.path(), where)
-            node = _Node(self.construct(event, tag, where), 1, where, text)
+            raise _Abort(_tag_problem(self.loc(where), tag))
+        self.values.setdefault(() if top is None else top.value_path(), where)
         if event.anchor is not None:
-            self.anchors[event.anchor] = node
-        return node
+            self.anchors[event.anchor] = _Node(data, 1, where, text)
+        if top is not None:
+            self.add(top, data, 1, where)
+        return data
 
     def construct(self, event: Any, tag: str, where: Mark) -> Any:
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -345,55 +392,57 @@ class _Builder:
             self.findings.append(UNREADABLE.at(self.loc(where), _bad_value(event, tag, err)))
             return event.value  # keep reading: every bad value in the file is reported
 
-    def add(self, node: _Node) -> None:
-        """Put a finished node into the collection on top of the stack."""
-        top = self.stack[-1]
-        top.size += node.size
+    def add(self, top: _Collection, data: Any, size: int, where: Mark) -> None:
+        """Put a finished value into `top`, the collection on top of the stack."""
+        top.size += size
         if isinstance(top.data, list):
-            top.data.append(node.data)
-        elif top.key is None:
-            self.key(top, node)
+            top.data.append(data)
         elif top.drop:
             top.key, top.drop = None, False
         elif top.merging:
             top.key, top.merging = None, False
-            sources = node.data if isinstance(node.data, list) else [node.data]
+            sources = data if isinstance(data, list) else [data]
             if not all(isinstance(source, dict) for source in sources):
                 raise _Abort(
                     UNREADABLE.at(
-                        self.loc(node.where),
+                        self.loc(where),
                         "a merge key `<<` takes a mapping or a list of mappings (aliases)",
                     )
                 )
             top.merged.extend(sources)
         else:
-            top.data[top.key] = node.data
+            top.data[top.key] = data  # type: ignore[index]
             top.key = None
 
-    def key(self, top: _Collection, node: _Node) -> None:
-        if node.text is None:
-            raise _Abort(
-                UNREADABLE.at(
-                    self.loc(node.where),
-                    "a mapping key must be a plain value, not a list or mapping",
-                )
-            )
-        path = (*top.path, node.text)
-        top.key = node.text
+    def key(self, top: _Collection, text: str, where: Mark, size: int, merge: bool) -> None:
+        """Make `text` the key of the next value of mapping `top`."""
+        top.size += size
+        path = top.key_path = (*top.path, text)
+        top.key = text
         first = self.keys.get(path)
         if first is not None:
             what = "state" if top.path == ("states",) else "key"
             self.findings.append(
                 DUPLICATE_KEY.at(
-                    self.loc(node.where),
-                    f"duplicate {what} {_shown(node.text)} (first defined at line "
+                    self.loc(where),
+                    f"duplicate {what} {_shown(text)} (first defined at line "
                     f"{first[0]}); remove or rename one of them",
                 )
             )
             top.drop = True
             return
-        self.keys[path] = node.where
-        top.merging = node.merge
+        self.keys[path] = where
+        top.merging = merge
+
+
+def _resolve(text: str, implicit: tuple[bool, bool]) -> str:
+    """The tag YAML 1.1 gives an untagged scalar, as PyYAML's resolver does; most are plain
+    text whose first character starts none of its patterns, so it is asked only about the
+    others (the resolver's table is read live: what it holds is what it matches)."""
+    if implicit[0] and (not text or text[0] in _IMPLICIT or None in _IMPLICIT):
+        resolved: str = _RESOLVER.resolve(yaml.ScalarNode, text, implicit)
+        return resolved
+    return _STR  # a quoted scalar (or `!`-tagged) is text: the resolver's default
 
 
 _BAD_VALUE = (

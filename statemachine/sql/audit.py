@@ -200,6 +200,8 @@ def entities_sql(
     if dialect not in ("duckdb", "spark"):
         raise ValueError(f"entities_sql reads DuckDB or Spark SQL, not {dialect!r}")
     moving = ", ".join(_text(k) for k in MOVING)
+    # the value at the greatest key, NULL values kept (DuckDB's max_by would skip them)
+    last = "arg_max_null" if dialect == "duckdb" else "max_by"
     table = [
         f"WHEN {_text(state)} THEN {int(limit.total_seconds())}"
         for state, limit in limits.items()
@@ -213,8 +215,8 @@ def entities_sql(
         stuck = f"COALESCE(x.entered IS NOT NULL AND {age} > {limit}, FALSE)"
     return f"""WITH x AS (
   SELECT id, count(*) AS events, min_by(verdict, rn) AS first_verdict,
-    max_by(after, rn) AS final,
-    max_by(ts, CASE WHEN verdict IN ({moving}) THEN rn END) AS entered
+    {last}(after, rn) AS final,
+    {last}(ts, CASE WHEN verdict IN ({moving}) THEN rn END) AS entered
   FROM verdicts GROUP BY id
 )
 SELECT x.id, x.events, x.final, x.entered, x.first_verdict, {stuck} AS stuck

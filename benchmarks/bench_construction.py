@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import math
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 
+from growth import slope
 from transitions import Machine
 
 from statemachine.model.definition import Alias, Definition, State, Transition
@@ -66,16 +66,6 @@ def median_seconds(
         gc.enable()
         del arg
     return statistics.median(times)
-
-
-def slope(points: Sequence[tuple[int, float]]) -> float:
-    """Least-squares slope of log(time) over log(size)."""
-    xs = [math.log(n) for n, _ in points]
-    ys = [math.log(t) for _, t in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
 
 
 def table(title: str, unit: str, points: Sequence[tuple[int, float]]) -> tuple[float, float]:

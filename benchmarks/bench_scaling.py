@@ -13,13 +13,14 @@ and between the two largest). Target (issue 10): every exponent at most 1.2.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from growth import slope
 
 from statemachine.io.registry import load_registry
 
@@ -56,15 +57,6 @@ def timed(path: Path, repeats: int) -> tuple[float, int]:
         findings = len(load_registry([path]).findings)
         times.append(time.perf_counter() - start)
     return statistics.median(times), findings
-
-
-def slope(points: list[tuple[int, float]]) -> float:
-    xs = [math.log(n) for n, _ in points]
-    ys = [math.log(t) for _, t in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
 
 
 def series(name: str, make: Callable[[int], str], sizes: tuple[int, ...], repeats: int) -> float:

@@ -74,7 +74,6 @@ def _destination(args: argparse.Namespace) -> tuple[Path, list[str]]:
     """Where diagrams go and the definition folders the index names: `-o` or the configured
     diagram folder (`[tool.statemachine]`), else `diagrams/` for the bundled machines."""
     from statemachine.io.config import ConfigError, find_config
-    from statemachine.io.registry import bundled_dir
 
     try:
         config = None if args.paths else find_config(Path.cwd())
@@ -88,7 +87,8 @@ def _destination(args: argparse.Namespace) -> tuple[Path, list[str]]:
             for m in config.machines
         ]
     else:
-        sources = [f"{bundled_dir().name}/"]
+        # the bundled machines, named as the repository's folder (installed, it is `bundled/`)
+        sources = ["machines/"]
     if args.output:
         return Path(args.output), sources
     return (_shown(config.diagrams) if config else Path("diagrams")), sources

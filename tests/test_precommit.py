@@ -76,21 +76,23 @@ def _hook_repository(tmp: Path) -> tuple[Path, str]:
     return copy, _git(copy, "rev-parse", "HEAD").stdout.strip()
 
 
-@pytest.mark.skipif(
-    shutil.which("git") is None and os.environ.get("CI") != "true", reason="git is not installed"
-)
-def test_hook_checks_a_one_file_commit_against_the_whole_tree(tmp_path: Path) -> None:
-    hooks, rev = _hook_repository(tmp_path)
-    user = tmp_path / "user"
+def _user_repository(tmp: Path, hooks: list[str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user's repository with `[tool.statemachine]`, a mapping across two files, and
+    this repository's `hooks` installed by pre-commit; one commit made."""
+    repository, rev = _hook_repository(tmp)
+    user = tmp / "user"
     (user / "lifecycles").mkdir(parents=True)
-    (user / "pyproject.toml").write_text('[tool.statemachine]\nmachines = ["lifecycles"]\n')
+    (user / "pyproject.toml").write_text(
+        '[tool.statemachine]\nmachines = ["lifecycles"]\ndiagrams = "docs/lifecycles"\n'
+    )
     (user / "lifecycles" / "call.yaml").write_text(CALL)
     (user / "lifecycles" / "outcome.yaml").write_text(OUTCOME)
     (user / "compose.yml").write_text("services: {}\n")  # YAML that is not a definition
+    ids = "".join(f"      - id: {hook}\n" for hook in hooks)
     (user / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: statemachine-check\n"
+        f"repos:\n  - repo: {repository}\n    rev: {rev}\n    hooks:\n{ids}"
     )
-    env_home = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp / "pre-commit-home"))
     assert _git(user, "init", "-q").returncode == 0
     _git(user, "add", "-A")
     assert _git(user, "commit", "-q", "-m", "start", "--no-verify").returncode == 0
@@ -98,24 +100,65 @@ def test_hook_checks_a_one_file_commit_against_the_whole_tree(tmp_path: Path) ->
         [str(PRE_COMMIT), "install"], cwd=user, capture_output=True, text=True, check=False
     )
     assert install.returncode == 0, install.stdout + install.stderr
-    os.environ.update(env_home)
-    try:
-        # valid: one file changes; its mapping refers to a machine in the other file
-        (user / "lifecycles" / "outcome.yaml").write_text(OUTCOME.replace("retry", "again"))
-        _git(user, "add", "lifecycles/outcome.yaml")
-        good = _git(user, "commit", "-m", "relabel")
-        assert good.returncode == 0, good.stdout + good.stderr
-        assert "statemachine check" in good.stdout + good.stderr
-        # invalid: the same file now maps a state the other file does not have
-        (user / "lifecycles" / "outcome.yaml").write_text(OUTCOME.replace("no-answer", "no_answer"))
-        _git(user, "add", "lifecycles/outcome.yaml")
-        bad = _git(user, "commit", "-m", "typo")
-        output = bad.stdout + bad.stderr  # git shows the hook's output on stderr
-        assert bad.returncode != 0
-        assert "lifecycles/outcome.yaml:12:15: SM061" in output, output
-        assert "did you mean 'no-answer'" in output
-        assert "call.yaml" not in output  # the tree is context, not reported
-        assert "1 file(s) checked" in output
-    finally:
-        for key in env_home:
-            os.environ.pop(key, None)
+    return user
+
+
+needs_git = pytest.mark.skipif(
+    shutil.which("git") is None and os.environ.get("CI") != "true", reason="git is not installed"
+)
+
+
+@needs_git
+def test_hook_checks_a_one_file_commit_against_the_whole_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = _user_repository(tmp_path, ["statemachine-check"], monkeypatch)
+    # valid: one file changes; its mapping refers to a machine in the other file
+    (user / "lifecycles" / "outcome.yaml").write_text(OUTCOME.replace("retry", "again"))
+    _git(user, "add", "lifecycles/outcome.yaml")
+    good = _git(user, "commit", "-m", "relabel")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "statemachine check" in good.stdout + good.stderr
+    # invalid: the same file now maps a state the other file does not have
+    (user / "lifecycles" / "outcome.yaml").write_text(OUTCOME.replace("no-answer", "no_answer"))
+    _git(user, "add", "lifecycles/outcome.yaml")
+    bad = _git(user, "commit", "-m", "typo")
+    output = bad.stdout + bad.stderr  # git shows the hook's output on stderr
+    assert bad.returncode != 0
+    assert "lifecycles/outcome.yaml:12:15: SM061" in output, output
+    assert "did you mean 'no-answer'" in output
+    assert "call.yaml" not in output  # the tree is context, not reported
+    assert "1 file(s) checked" in output
+
+
+def _render(user: Path) -> None:
+    drawn = subprocess.run(
+        [sys.executable, "-m", "statemachine", "render"],
+        cwd=user,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert drawn.returncode == 0, drawn.stderr
+
+
+@needs_git
+def test_render_check_hook_fails_a_commit_whose_diagrams_are_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = _user_repository(tmp_path, ["statemachine-render-check"], monkeypatch)
+    # a definition changes and its diagrams are drawn again: the hook passes
+    (user / "lifecycles" / "call.yaml").write_text(CALL.replace("in-progress", "answered"))
+    _render(user)
+    assert (user / "docs" / "lifecycles" / "acme" / "call.svg").is_file()
+    _git(user, "add", "-A")
+    fresh = _git(user, "commit", "-m", "rename a state, with diagrams")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "statemachine render --check" in fresh.stdout + fresh.stderr
+    # a definition changes, its diagrams do not: the hook names what is stale
+    (user / "lifecycles" / "call.yaml").write_text(CALL.replace("in-progress", "talking"))
+    _git(user, "add", "lifecycles/call.yaml")
+    stale = _git(user, "commit", "-m", "rename a state again")
+    output = stale.stdout + stale.stderr
+    assert stale.returncode != 0, output
+    assert "docs/lifecycles/acme/call.dot" in output, output

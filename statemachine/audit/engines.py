@@ -16,7 +16,7 @@ from statemachine.audit.data import Columns, InputError, Source, register_events
 from statemachine.audit.report import FINDINGS_SQL, Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import Event
-from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_sql, entities_sql
+from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_steps, entities_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -152,7 +152,12 @@ def _duckdb(
 ) -> Report:
     con = connect()
     register_events(con, sources, options.columns)
-    con.execute("CREATE TEMP TABLE verdicts AS " + audit_sql(definition, "duckdb"))
+    # step by step: each step is read once or twice and only the doubtful entities (few)
+    # are folded one event at a time; the per-event rows stay a view over the steps
+    *steps, (last, rows) = audit_steps(definition, "duckdb")
+    for name, sql in steps:
+        con.execute(f"CREATE TEMP TABLE {name} AS WITH RECURSIVE {name} AS ({sql}) FROM {name}")
+    con.execute(f"CREATE TEMP VIEW {last} AS {rows}")
     return _finish(con, definition, options, outputs)
 
 

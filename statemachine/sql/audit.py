@@ -68,10 +68,9 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _values(name: str, columns: tuple[str, ...], table: Iterable[tuple[str, ...]]) -> str:
+def _values(columns: tuple[str, ...], table: Iterable[tuple[str, ...]]) -> str:
     body = ",\n    ".join("(" + ", ".join(_text(v) for v in record) + ")" for record in table)
-    names = ", ".join(columns)
-    return f"{name}({names}) AS (\n  SELECT * FROM (VALUES\n    {body}\n  ) AS v({names})\n)"
+    return f"SELECT * FROM (VALUES\n    {body}\n  ) AS v({', '.join(columns)})"
 
 
 def _relation(definition: Definition) -> str:
@@ -87,7 +86,7 @@ def _relation(definition: Definition) -> str:
         )
         for current, value, found in rows(graph_of(definition))
     ]
-    return _values("relation", ("source", "value", "kind", "dest", "missing", "through"), table)
+    return _values(("source", "value", "kind", "dest", "missing", "through"), table)
 
 
 def _order(e: str, last: str) -> str:
@@ -104,7 +103,8 @@ def _order(e: str, last: str) -> str:
 
 def _judged(r: str, e: str, last: str) -> tuple[str, str]:
     """SQL: the verdict of event `e` given relation row `r` and the last kept key, and
-    whether the event keeps its key without moving (a repeat with a newer key)."""
+    whether the event is kept: it moves the entity, or confirms its status with a newer key
+    (a repeat that is not the last kept event again)."""
     order = _order(e, last)
     again = f"({e}.event_id IS NOT NULL AND {e}.event_id = {last}_event_id)"
     verdict = (
@@ -112,74 +112,95 @@ def _judged(r: str, e: str, last: str) -> tuple[str, str]:
         f"WHEN {order} < 0 THEN 'stale' "
         f"WHEN {order} > 0 AND {r}.kind = 'ambiguous' THEN 'skipped' ELSE {r}.kind END"
     )
+    moving = ", ".join(_text(k) for k in MOVING)
     confirms = f"({r}.kind = 'repeated' AND NOT COALESCE({again}, FALSE) AND {order} > 0)"
-    return verdict, confirms
+    kept = f"({verdict} IN ({moving}) OR {confirms})"
+    return verdict, kept
+
+
+#: the output columns that are the event's own (the fold carries them along)
+_OWN = ("id", "ord", "rn", "status", "seq", "ts", "event_id")
+
+
+def _own(table: str = "") -> str:
+    return ", ".join(f"{table}.{c}" if table else c for c in _OWN)
+
+
+def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
+    """The audit as named steps, each a query over the ones before it and `events`; the last
+    (`verdicts`) gives the rows of `audit_sql`. The `fold` step is recursive."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
+    moving = ", ".join(_text(k) for k in MOVING)
+    naive, naive_kept = _judged("r", "e", "e.prev")
+    folded, kept = _judged("r", "e", "f.last")
+    window = "PARTITION BY id ORDER BY seq NULLS LAST, ts NULLS LAST, ord"
+    before = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+    # the previous event's key is the last kept key while every event so far was kept and
+    # none lacked a key part an earlier one had (the runtime keeps such a part)
+    gap = " OR ".join(
+        f"(e.prev_{part} IS NULL AND e.had_{part} > 0)" for part in ("seq", "ts", "event_id")
+    )
+    relation = _relation(definition)
+    judged = f"""SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
+    {naive} AS verdict, NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
+    COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
+    NOT COALESCE({naive_kept}, FALSE) OR {gap} AS doubt
+  FROM (
+    SELECT id, ord, status, seq, ts, event_id,
+      row_number() OVER ({window}) AS rn,
+      lag(status) OVER ({window}) AS prev_status,
+      lag(seq) OVER ({window}) AS prev_seq,
+      lag(ts) OVER ({window}) AS prev_ts,
+      lag(event_id) OVER ({window}) AS prev_event_id,
+      count(seq) OVER ({window} {before}) AS had_seq,
+      count(ts) OVER ({window} {before}) AS had_ts,
+      count(event_id) OVER ({window} {before}) AS had_event_id
+    FROM events
+  ) e
+  LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
+  LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status"""
+    fold = f"""SELECT {_own()}, verdict, before, state, missing, through,
+    CASE WHEN verdict IN ({moving}) THEN state END AS current,
+    CASE WHEN verdict IN ({moving}) THEN seq END AS last_seq,
+    CASE WHEN verdict IN ({moving}) THEN ts END AS last_ts,
+    CASE WHEN verdict IN ({moving}) THEN event_id END AS last_event_id
+  FROM doubtful WHERE rn = 1
+  UNION ALL
+  SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
+    {folded}, f.current, NULLIF(r.dest, ''), COALESCE(r.missing, ''), COALESCE(r.through, ''),
+    CASE WHEN {folded} IN ({moving}) THEN NULLIF(r.dest, '') ELSE f.current END,
+    CASE WHEN {kept} THEN COALESCE(e.seq, f.last_seq) ELSE f.last_seq END,
+    CASE WHEN {kept} THEN COALESCE(e.ts, f.last_ts) ELSE f.last_ts END,
+    CASE WHEN {kept} THEN COALESCE(e.event_id, f.last_event_id) ELSE f.last_event_id END
+  FROM fold f
+  JOIN doubtful e ON e.id = f.id AND e.rn = f.rn + 1
+  LEFT JOIN relation r ON r.source = COALESCE(f.current, '') AND r.value = e.status"""
+    verdicts = f"""SELECT {_own("j")}, j.verdict, j.before,
+    CASE WHEN j.verdict IN ({moving}) THEN j.state ELSE j.before END AS after,
+    j.state, j.missing, j.through
+  FROM judged j LEFT JOIN doubted d ON d.id = j.id WHERE d.id IS NULL
+  UNION ALL
+  SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
+    return [
+        ("relation", relation),
+        ("judged", judged),
+        ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
+        (
+            "doubtful",
+            f"SELECT {_own('j')}, j.verdict, j.before, j.state, j.missing, j.through "
+            "FROM judged j JOIN doubted d ON d.id = j.id",
+        ),
+        ("fold", fold),
+        ("verdicts", verdicts),
+    ]
 
 
 def audit_sql(definition: Definition, dialect: str) -> str:
     """The per-event audit query for `dialect` (one of `DIALECTS`); see the module doc."""
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
-    moving = ", ".join(_text(k) for k in MOVING)
-    naive, naive_confirms = _judged("r", "e", "e.prev")
-    folded, confirms = _judged("r", "e", "f.last")
-    keep = f"({folded} IN ({moving}) OR {confirms})"
-    return f"""WITH RECURSIVE
-{_relation(definition)},
-ordered AS (
-  SELECT id, status, seq, ts, event_id, ord,
-    row_number() OVER w AS rn,
-    lag(status) OVER w AS prev_status,
-    lag(seq) OVER w AS prev_seq,
-    lag(ts) OVER w AS prev_ts,
-    lag(event_id) OVER w AS prev_event_id
-  FROM events
-  WINDOW w AS (PARTITION BY id ORDER BY seq NULLS LAST, ts NULLS LAST, ord)
-),
-naive AS (
-  SELECT e.id, e.status, e.seq, e.ts, e.event_id, e.ord, e.rn,
-    NULLIF(p.dest, '') AS before, e.prev_seq, e.prev_ts, e.prev_event_id,
-    {naive} AS verdict, {naive_confirms} AS confirms,
-    NULLIF(r.dest, '') AS state, r.missing, r.through
-  FROM ordered e
-  LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
-  LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
-),
-first_still AS (
-  SELECT id, min(rn) AS rn FROM naive
-  WHERE verdict NOT IN ({moving}) AND NOT COALESCE(confirms, FALSE) GROUP BY id
-),
-residue AS (
-  SELECT e.id, e.status, e.seq, e.ts, e.event_id, e.rn
-  FROM naive e JOIN first_still s ON e.id = s.id AND e.rn > s.rn
-),
-fold AS (
-  SELECT e.id, e.rn, e.before AS current,
-    e.prev_seq AS last_seq, e.prev_ts AS last_ts, e.prev_event_id AS last_event_id,
-    e.verdict, e.before, e.state, e.missing, e.through
-  FROM naive e JOIN first_still s ON e.id = s.id AND e.rn = s.rn
-  UNION ALL
-  SELECT e.id, e.rn,
-    CASE WHEN {folded} IN ({moving}) THEN NULLIF(r.dest, '') ELSE f.current END,
-    CASE WHEN {keep} THEN e.seq ELSE f.last_seq END,
-    CASE WHEN {keep} THEN e.ts ELSE f.last_ts END,
-    CASE WHEN {keep} THEN e.event_id ELSE f.last_event_id END,
-    {folded}, f.current, NULLIF(r.dest, ''), r.missing, r.through
-  FROM fold f
-  JOIN residue e ON e.id = f.id AND e.rn = f.rn + 1
-  LEFT JOIN relation r ON r.source = COALESCE(f.current, '') AND r.value = e.status
-)
-SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
-  COALESCE(f.verdict, e.verdict) AS verdict,
-  CASE WHEN f.id IS NULL THEN e.before ELSE f.before END AS before,
-  CASE WHEN f.id IS NULL THEN
-    CASE WHEN e.verdict IN ({moving}) THEN e.state ELSE e.before END
-    ELSE f.current END AS after,
-  COALESCE(f.state, e.state) AS state,
-  COALESCE(f.missing, e.missing, '') AS missing,
-  COALESCE(f.through, e.through, '') AS through
-FROM naive e
-LEFT JOIN fold f ON f.id = e.id AND f.rn = e.rn"""
+    *steps, (_, last) = audit_steps(definition, dialect)
+    ctes = ",\n".join(f"{name} AS (\n  {body}\n)" for name, body in steps)
+    return f"WITH RECURSIVE\n{ctes}\n{last}"
 
 
 def _interval_seconds(dialect: str, start: str, end: str) -> str:

@@ -218,6 +218,33 @@ def test_sequence_numbers_order_before_times(tmp_path: Path) -> None:
     assert report["final"] == {"completed": 1}
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_a_key_part_an_event_lacks_is_kept_from_before(tmp_path: Path, engine: str) -> None:
+    """As the runtime's replay: `initiated` carries no time, so the time of `created` stays
+    the last kept one and the timeless `sent` after it is older; `e1` stays the last kept
+    event id, so an event `e1` after `initiated` (which has none) is that event again."""
+    rows = [
+        ["c1", "created", "1", "2025-03-03T09:10:00Z", "e1"],
+        ["c1", "initiated", "2", "", "e2"],
+        ["c1", "sent", "", "2025-03-03T09:05:00Z", "e3"],
+        ["c2", "created", "1", "2025-03-03T09:10:00Z", "e1"],
+        ["c2", "initiated", "2", "2025-03-03T09:11:00Z", ""],
+        ["c2", "sent", "", "", "e1"],
+    ]
+    data = write_csv(tmp_path / "keys.csv", rows, ["id", "status", "seq", "at", "event_id"])
+    events = tmp_path / "events.csv"
+    audit(definition("dialnexa.call"), [str(data)], engine=engine, outputs=Outputs(events=events))
+    verdicts = [(r["id"], r["status"], r["verdict"]) for r in csv.DictReader(events.open())]
+    assert verdicts == [
+        ("c1", "created", "applied"),
+        ("c1", "initiated", "applied"),
+        ("c1", "sent", "stale"),
+        ("c2", "created", "applied"),
+        ("c2", "initiated", "applied"),
+        ("c2", "sent", "repeated"),
+    ]
+
+
 def test_unreported_states_kaleyra(tmp_path: Path) -> None:
     """Kaleyra reports one final status per call: ANSWER first is applied through the
     unreported in-progress states."""

@@ -152,8 +152,8 @@ def _duckdb(
 ) -> Report:
     con = connect()
     register_events(con, sources, options.columns)
-    # step by step: each step is read once or twice and only the doubtful entities (few)
-    # are folded one event at a time; the per-event rows stay a view over the steps
+    # one table per step: the events are sorted once, only the doubted entities (few in
+    # real logs) are folded event by event, and the per-event rows stay a view over them
     *steps, (last, rows) = audit_steps(definition, "duckdb")
     for name, sql in steps:
         con.execute(f"CREATE TEMP TABLE {name} AS WITH RECURSIVE {name} AS ({sql}) FROM {name}")

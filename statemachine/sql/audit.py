@@ -18,13 +18,16 @@ passed unreported states, comma-separated ('' when none). The verdicts are those
 runtime's replay (`statemachine.runtime.streams.replay`) under its default policy:
 `applied`, `skipped` and `ambiguous` move the entity to the new state, every other verdict
 leaves it; an event older than the last kept key (sequence number first, then time) is
-`stale`, the last kept event's id again is `repeated`.
+`stale`, the last kept event's id again is `repeated`; a key part an event lacks is kept
+from the last kept key.
 
-How: the verdict relation of `statemachine.graph.rows` is a VALUES table. Each event is
-first judged against the state and key of the event before it (a window `lag`); that is
-exact up to and including an entity's first event that neither moves it nor confirms its
-status with a newer key. Only the events after such an event (few in real logs) are folded
-one by one in a recursive CTE.
+How: the verdict relation of `statemachine.graph.rows` is a VALUES table. Step `judged`
+sorts each entity's events once (a window) and judges each event against the state and key
+of the event before it (`lag`). That is exact for an entity whose every event moves it or
+confirms its status with a newer key, and whose events carry every key part an earlier one
+carried; the other entities (`doubted`: few in real logs) are folded one event at a time
+from their first event in a recursive CTE (`fold`). `audit_steps` gives the steps one by one
+(an engine may keep each as a table), `audit_sql` as one query.
 
 `entities_sql` (DuckDB and Spark SQL) reads the per-event rows as `verdicts` and gives one
 row per entity.
@@ -39,7 +42,14 @@ from statemachine.graph import Kind, graph_of, rows
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import DEFAULT_POLICY, Action
 
-__all__ = ["DIALECTS", "MOVING", "VERDICT_COLUMNS", "audit_sql", "entities_sql"]
+__all__ = [
+    "DIALECTS",
+    "MOVING",
+    "VERDICT_COLUMNS",
+    "audit_sql",
+    "audit_steps",
+    "entities_sql",
+]
 
 DIALECTS = ("duckdb", "spark", "postgres")
 

@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import chromium
 from tests.conftest import run_cli
 
 SAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "audit" / "dialnexa-calls.csv"
-CHROMIUM = "/usr/bin/chromium"
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing and CI=true: the HTML report must be tested")
-        pytest.skip("chromium is not installed")
-    return subprocess.run(
-        [
-            CHROMIUM if Path(CHROMIUM).exists() else "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +44,7 @@ def test_page_is_self_contained(page: tuple[Path, Path]) -> None:
 
 def test_chromium_renders_the_traffic(page: tuple[Path, Path]) -> None:
     report, out = page
-    done = chromium(out, "--dump-dom", report.as_uri())
+    done = chromium.run(out, "--dump-dom", report.as_uri())
     dom = done.stdout
     assert "Audit of DialNexa call attempt" in dom
     # the illegal completed -> busy moves are drawn in red, with their count
@@ -87,6 +58,6 @@ def test_chromium_renders_the_traffic(page: tuple[Path, Path]) -> None:
 def test_chromium_screenshot(page: tuple[Path, Path]) -> None:
     report, out = page
     shot = out / "shot.png"
-    chromium(out, f"--screenshot={shot}", "--window-size=1400,1800", report.as_uri())
+    chromium.run(out, f"--screenshot={shot}", "--window-size=1400,1800", report.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one

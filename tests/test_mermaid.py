@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import chromium
 from tests.conftest import run_cli
 from tests.test_diagrams import ODD_STATES, odd_folder
 
@@ -23,57 +21,21 @@ REPO = Path(__file__).resolve().parent.parent
 BROWSER = REPO / "tests" / "browser"
 PAGE = BROWSER / "render.html"
 MERMAID = BROWSER / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 _SECTION = re.compile(
     r'<section class="result" data-name="([^"]*)" data-status="(\w+)">(.*?)</section>', re.S
 )
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    missing = []
-    if found is None:
-        missing.append("Debian's `chromium` is not installed")
-    if not MERMAID.is_file():
-        missing.append("Mermaid is not installed: run `npm ci --prefix tests/browser`")
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail("; ".join(missing))
-        pytest.skip("; ".join(missing))
-    assert found is not None
-    return found
-
-
 def render_in_chromium(sources: dict[str, str], tmp: Path) -> dict[str, tuple[str, str]]:
     """name -> (status, SVG or error) for each Mermaid source, as the real library draws it."""
-    chromium = _chromium()
+    chromium.require(
+        "" if MERMAID.is_file() else "Mermaid is not installed: run `npm ci --prefix tests/browser`"
+    )
     script = tmp / "sources.js"
     items = [{"name": name, "text": text} for name, text in sources.items()]
     script.write_text(f"window.SOURCES = {json.dumps(items)};\n", encoding="utf-8")
     url = f"{PAGE.as_uri()}?sources={script.as_uri()}"
-    result = subprocess.run(
-        [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp / 'profile'}",
-            "--virtual-time-budget=60000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = chromium.run(tmp, "--virtual-time-budget=60000", "--dump-dom", url)
     assert result.returncode == 0, result.stderr[-2000:]
     done = re.search(r'data-done="(\d+)"', result.stdout)
     assert done is not None and int(done.group(1)) == len(sources), "the page finished"

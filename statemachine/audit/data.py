@@ -12,7 +12,7 @@ import glob
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,15 @@ import attrs
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["FILE_STRIDE", "Columns", "InputError", "Source", "expand", "register_events"]
+__all__ = [
+    "FILE_STRIDE",
+    "Columns",
+    "InputError",
+    "Source",
+    "expand",
+    "present_columns",
+    "register_events",
+]
 
 #: `ord` = file index * FILE_STRIDE + line in file
 FILE_STRIDE = 10**12
@@ -108,6 +116,40 @@ def _column(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: how DuckDB reads each optional column
+_SQL_TYPES = {"seq": "BIGINT", "at": "TIMESTAMP", "event_id": "VARCHAR"}
+
+
+def present_columns(
+    source: Source, columns: Columns, present: Iterable[str]
+) -> dict[str, str | None]:
+    """Each optional role (`seq`, `at`, `event_id`) -> the file's column for it, or None when
+    the file has none. Raises `InputError` when the id or status column is missing, or an
+    optional column the user named explicitly."""
+    present = set(present)
+    shown = ", ".join(sorted(present))
+    for role in ("id", "status"):
+        name = getattr(columns, role)
+        if name not in present:
+            raise InputError(
+                f"{source.shown}: no column '{name}' for the {role}; the columns are "
+                f"{shown} (choose one with --{role})"
+            )
+    found: dict[str, str | None] = {}
+    for role in _SQL_TYPES:
+        name = getattr(columns, role)
+        if name in present:
+            found[role] = name
+        elif role in columns.explicit:
+            option = "--" + role.replace("_", "-")
+            raise InputError(
+                f"{source.shown}: no column '{name}' ({option}); the columns are {shown}"
+            )
+        else:
+            found[role] = None
+    return found
+
+
 def register_events(
     con: duckdb.DuckDBPyConnection, sources: Sequence[Source], columns: Columns
 ) -> None:
@@ -125,29 +167,16 @@ def register_events(
         except duckdb.Error as err:
             first = str(err).strip().splitlines()[0]
             raise InputError(f"{source.shown}: cannot read as {source.format}: {first}") from None
-        for role in ("id", "status"):
-            name = getattr(columns, role)
-            if name not in present:
-                raise InputError(
-                    f"{source.shown}: no column '{name}' for the {role}; the columns are "
-                    f"{', '.join(sorted(present))} (choose one with --{role.replace('_', '-')})"
-                )
         picked: dict[str, str] = {}
-        for role, sql_type in (("seq", "BIGINT"), ("at", "TIMESTAMP"), ("event_id", "VARCHAR")):
-            name = getattr(columns, role)
-            if name in present:
-                value = _column(name)
-                if sql_type == "TIMESTAMP":
-                    value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
-                picked[role] = f"CAST({value} AS {sql_type})"
-            elif role in columns.explicit:
-                option = "--" + role.replace("_", "-")
-                raise InputError(
-                    f"{source.shown}: no column '{name}' ({option}); the columns are "
-                    f"{', '.join(sorted(present))}"
-                )
-            else:
+        for role, name in present_columns(source, columns, present).items():
+            sql_type = _SQL_TYPES[role]
+            if name is None:
                 picked[role] = f"CAST(NULL AS {sql_type})"
+                continue
+            value = _column(name)
+            if sql_type == "TIMESTAMP":
+                value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
+            picked[role] = f"CAST({value} AS {sql_type})"
         parts.append(
             f"SELECT COALESCE(CAST({_column(columns.id)} AS VARCHAR), '') AS id, "
             f"COALESCE(CAST({_column(columns.status)} AS VARCHAR), '') AS status, "

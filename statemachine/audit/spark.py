@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from statemachine.audit.data import FILE_STRIDE, InputError, Source
+from statemachine.audit.data import FILE_STRIDE, InputError, Source, present_columns
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import audit_sql, entities_sql
@@ -57,23 +57,13 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
     else:
         frame = spark.read.json(path)
     columns = options.columns
-    present = set(frame.columns)
-    for role in ("id", "status"):
-        name = getattr(columns, role)
-        if name not in present:
-            raise InputError(
-                f"{source.shown}: no column '{name}' for the {role}; the columns are "
-                f"{', '.join(sorted(present))}"
-            )
-    picked: dict[str, Any] = {}
-    for role, kind in (("seq", "bigint"), ("at", "timestamp"), ("event_id", "string")):
-        name = getattr(columns, role)
-        if name in present:
-            picked[role] = F.col(f"`{name}`").cast(kind)
-        elif role in columns.explicit:
-            raise InputError(f"{source.shown}: no column '{name}' (--{role.replace('_', '-')})")
-        else:
-            picked[role] = F.lit(None).cast(kind)
+    kinds = {"seq": "bigint", "at": "timestamp", "event_id": "string"}
+    picked: dict[str, Any] = {
+        role: F.lit(None).cast(kinds[role])
+        if name is None
+        else F.col(f"`{name}`").cast(kinds[role])
+        for role, name in present_columns(source, columns, frame.columns).items()
+    }
     frame = frame.select(
         F.coalesce(F.col(f"`{columns.id}`").cast("string"), F.lit("")).alias("id"),
         F.coalesce(F.col(f"`{columns.status}`").cast("string"), F.lit("")).alias("status"),

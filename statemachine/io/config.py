@@ -51,9 +51,9 @@ def _candidates(start: Path) -> Iterator[Path]:
 def find_config(start: Path) -> Config | None:
     """The nearest `pyproject.toml` from `start` upwards that has a `[tool.statemachine]`
     table, as a `Config`; None when there is none. Raises `ConfigError` naming the file."""
-    import tomllib  # imported when first needed: start-up time matters
-
     for candidate in _candidates(start):
+        import tomllib  # only once a pyproject.toml is found: start-up time matters
+
         try:
             with candidate.open("rb") as handle:
                 data = tomllib.load(handle)

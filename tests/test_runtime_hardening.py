@@ -103,6 +103,23 @@ def _job(write: Callable[..., Path], ready: Callable[[Any], bool]) -> Lifecycle:
     return lifecycle("acme.job", {"ready": ready}, paths=[path])
 
 
+def _partnered_job(write: Callable[..., Path], via: str) -> tuple[Lifecycle, dict[int, Record]]:
+    """A job lifecycle whose guard first moves the model's partner (by `via`: `advance` or
+    `apply`) to running, and the partner table, keyed by the model's id, to fill in."""
+    lc: Lifecycle | None = None
+    partner: dict[int, Record] = {}
+
+    def ready(event: Any) -> bool:
+        other = partner.get(id(event.model))
+        if other is not None:
+            assert lc is not None
+            getattr(lc, via)(other, "running")
+        return True
+
+    lc = _job(write, ready)
+    return lc, partner
+
+
 # -- locks --------------------------------------------------------------------------------------
 
 
@@ -155,17 +172,7 @@ def test_a_slow_guard_stalls_no_other_object(write, via):
 def test_a_guard_may_advance_other_objects(write, via):
     """Two threads, each guard advancing a second object: neither a stripe collision nor a
     nested lock may deadlock."""
-    lc: Lifecycle | None = None
-    partner: dict[int, Record] = {}
-
-    def ready(event: Any) -> bool:
-        other = partner.get(id(event.model))
-        if other is not None:
-            assert lc is not None
-            getattr(lc, via)(other, "running")
-        return True
-
-    lc = _job(write, ready)
+    lc, partner = _partnered_job(write, via)
     pairs = [(Record("queued"), Record("queued")) for _ in range(400)]
     for first, second in pairs:
         partner[id(first)] = second
@@ -189,17 +196,7 @@ def test_a_guard_may_advance_other_objects(write, via):
 
 @pytest.mark.parametrize("via", VIA)
 def test_a_guard_may_advance_an_object_that_shares_its_lock(write, via):
-    lc: Lifecycle | None = None
-    partner: dict[int, Record] = {}
-
-    def ready(event: Any) -> bool:
-        other = partner.get(id(event.model))
-        if other is not None:
-            assert lc is not None
-            getattr(lc, via)(other, "running")
-        return True
-
-    lc = _job(write, ready)
+    lc, partner = _partnered_job(write, via)
     records = [Record("queued") for _ in range(2_000)]
     by_stripe: dict[int, list[Record]] = collections.defaultdict(list)
     for record in records:

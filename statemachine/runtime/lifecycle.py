@@ -11,7 +11,6 @@ from typing import Any
 import attrs
 from transitions.core import EventData
 
-from statemachine.checks.references import nearest
 from statemachine.graph import Kind, graph_of
 from statemachine.graph import row as relation_row
 from statemachine.graph.paths import walk
@@ -540,7 +539,7 @@ class Lifecycle:
                 source=status,
                 object_id=object_id,
             )
-        near = nearest(status, [*d.states, *d.aliases])
+        near = streams.nearest_status(d, status)
         hint = f"; did you mean '{near}'?" if near else ""
         return UnknownStatus(
             f"{self.name}: unknown status '{status}'{hint}",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from statemachine.checks.references import nearest
+from statemachine.checks.references import Vocabulary
 from statemachine.graph import Kind, Relation, graph_of, row
 from statemachine.io.events import Event, Key
 from statemachine.model.definition import Definition
@@ -46,6 +46,7 @@ __all__ = [
     "Verdicts",
     "classify",
     "merged",
+    "nearest_status",
     "rejected",
     "replay",
     "shown",
@@ -134,6 +135,16 @@ class RejectedUnknown(UnknownStatus, Rejected):
 # -- verdicts from the graph ----------------------------------------------------------------
 
 
+def nearest_status(d: Definition, status: str) -> str | None:
+    """The state or alias of `d` nearest the unknown `status`, if any is close; the names are
+    indexed once per definition, so a stream of garbage costs no rebuilding per value."""
+    names = d.derived.get("status names")
+    if names is None:
+        names = d.derived["status names"] = Vocabulary([*d.states, *d.aliases])
+    assert isinstance(names, Vocabulary)
+    return names.nearest(status)
+
+
 def _unknown(d: Definition, before: str | None, status: str, current: str | None) -> Verdict:
     if current is not None and before is None:
         what = f"current status {shown(current)} is not a status of {d.name}; repair it"
@@ -143,7 +154,7 @@ def _unknown(d: Definition, before: str | None, status: str, current: str | None
             "status; fetch the real status instead"
         )
     else:
-        near = nearest(status, [*d.states, *d.aliases])
+        near = nearest_status(d, status)
         hint = f"; did you mean {near!r}?" if near else ""
         what = f"unknown status {status!r}{hint}"
     return Verdict(Kind.UNKNOWN, status, before, before, message=what)
@@ -280,10 +291,7 @@ def classify(
 ) -> Verdict:
     """The verdict for `status` arriving at an entity in `current` (None: a new entity),
     from the graph alone; `after` is where `policy` would leave the entity."""
-    try:
-        return definition.derived["verdicts"][id(policy)].rows[current][status]  # type: ignore[no-any-return]
-    except (KeyError, TypeError):
-        return verdicts(definition, policy).verdict(current, status)
+    return verdicts(definition, policy).of(current, status)
 
 
 # -- ordering keys ------------------------------------------------------------------------------
@@ -334,8 +342,7 @@ def rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
     }
     err: Rejected
     if verdict.kind is Kind.UNKNOWN:
-        d = lc.definition
-        near = nearest(verdict.status, [*d.states, *d.aliases])
+        near = nearest_status(lc.definition, verdict.status)
         err = RejectedUnknown(
             text, status=verdict.status, suggestions=[near] if near else [], **common
         )

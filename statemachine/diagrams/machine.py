@@ -46,13 +46,12 @@ def graph_machine(
         drawn = State(ids[name], final=state.final)
         drawn.label = label(name)  # type: ignore[attr-defined]  # read by transitions' markup
         states.append(drawn)
-    guards = {name: _placeholder(name) for name in d.guards}
     transitions = [
         {
             "trigger": t.trigger,
             "source": ids[t.source],
             "dest": ids[t.dest],
-            "conditions": [guards.get(c) or _placeholder(c) for c in t.conditions],
+            "conditions": [_placeholder(c) for c in t.conditions],
             "label": edge_label(t),
         }
         for t in content.single

@@ -222,6 +222,13 @@ class _Builder:
             )
         )
 
+    def not_a_key(self, where: Mark) -> _Abort:
+        return _Abort(
+            UNREADABLE.at(
+                self.loc(where), "a mapping key must be a plain value, not a list or mapping"
+            )
+        )
+
     def read(self) -> Any:
         """The single document's data (None for an empty stream)."""
         loader = self.loader
@@ -262,12 +269,7 @@ class _Builder:
                 top = stack[-1]
                 if top.key is None and isinstance(top.data, dict):
                     if node.text is None:
-                        raise _Abort(
-                            UNREADABLE.at(
-                                self.loc(node.where),
-                                "a mapping key must be a plain value, not a list or mapping",
-                            )
-                        )
+                        raise self.not_a_key(node.where)
                     self.key(top, node.text, node.where, node.size, node.merge)
                 else:
                     self.add(top, node.data, node.size, node.where)
@@ -277,11 +279,7 @@ class _Builder:
         where = _mark(event)
         top = self.stack[-1] if self.stack else None
         if top is not None and top.key is None and isinstance(top.data, dict):
-            raise _Abort(
-                UNREADABLE.at(
-                    self.loc(where), "a mapping key must be a plain value, not a list or mapping"
-                )
-            )
+            raise self.not_a_key(where)
         if event.tag not in (None, "!", _MAP if is_map else _SEQ):
             raise _Abort(_tag_problem(self.loc(where), event.tag))
         if len(self.stack) >= MAX_DEPTH:

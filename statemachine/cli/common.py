@@ -22,6 +22,7 @@ __all__ = [
     "definition_option",
     "named_definition",
     "registry",
+    "shown_path",
     "structural",
 ]
 
@@ -39,7 +40,7 @@ def _existing(raw: str) -> Path:
     return path
 
 
-def _shown(path: Path) -> Path:
+def shown_path(path: Path) -> Path:
     """`path` relative to the working directory when it lies below it (as findings show it)."""
     here = Path.cwd()
     return path.relative_to(here) if path.is_relative_to(here) else path
@@ -67,11 +68,11 @@ def registry(paths: Sequence[str], *, only_configured: bool = False) -> Registry
         config = Config.default(Path.cwd())
     if config is None:
         return load_registry([_existing(raw) for raw in paths], context=context)
-    tree = [_shown(p) for p in config.machines]
+    tree = [shown_path(p) for p in config.machines]
     if not paths:
         shown = ", ".join(os.path.relpath(p, config.root) for p in config.machines)
         print(
-            f"statemachine: using {shown} from [tool.statemachine] in {_shown(config.file)}",
+            f"statemachine: using {shown} from [tool.statemachine] in {shown_path(config.file)}",
             file=sys.stderr,
         )
         return load_registry([_existing(str(p)) for p in tree], context=context)

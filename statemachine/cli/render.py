@@ -14,6 +14,7 @@ from statemachine.cli.common import (
     definition_option,
     named_definition,
     registry,
+    shown_path,
     structural,
 )
 
@@ -65,11 +66,6 @@ def _formats(raw: str) -> list[str]:
     return formats
 
 
-def _shown(path: Path) -> Path:
-    here = Path.cwd()
-    return path.relative_to(here) if path.is_relative_to(here) else path
-
-
 def _destination(args: argparse.Namespace) -> tuple[Path, list[str]]:
     """Where diagrams go and the definition folders the index names: `-o` or the configured
     diagram folder (`[tool.statemachine]`), else `diagrams/` for the bundled machines."""
@@ -91,7 +87,7 @@ def _destination(args: argparse.Namespace) -> tuple[Path, list[str]]:
         sources = ["machines/"]
     if args.output:
         return Path(args.output), sources
-    return (_shown(config.diagrams) if config else Path("diagrams")), sources
+    return (shown_path(config.diagrams) if config else Path("diagrams")), sources
 
 
 def _output_folder(out: Path) -> None:

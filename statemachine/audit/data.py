@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from statemachine.sql.audit import literal
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -104,12 +106,12 @@ def expand(patterns: Sequence[str]) -> list[Source]:
 
 
 def _reader(source: Source) -> str:
-    path = str(source.path).replace("'", "''")
+    path = literal(str(source.path))
     if source.format == "csv":
-        return f"read_csv('{path}', header = true, all_varchar = true)"
+        return f"read_csv({path}, header = true, all_varchar = true)"
     if source.format == "parquet":
-        return f"read_parquet('{path}')"
-    return f"read_json('{path}', format = 'newline_delimited')"
+        return f"read_parquet({path})"
+    return f"read_json({path}, format = 'newline_delimited')"
 
 
 def _column(name: str) -> str:

@@ -16,7 +16,7 @@ from statemachine.audit.data import Columns, InputError, Source, register_events
 from statemachine.audit.report import FINDINGS_SQL, Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import Event
-from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_steps, entities_sql
+from statemachine.sql.audit import MOVING, VERDICT_COLUMNS, audit_steps, entities_sql, literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -74,8 +74,7 @@ def exports(outputs: Outputs) -> list[tuple[Path, str]]:
 
 def copy_to(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
     """Write the rows of `sql` to `path`, CSV or Parquet by its extension."""
-    quoted = str(path).replace("'", "''")
-    con.execute(f"COPY ({sql}) TO '{quoted}' {_copy_format(path)}")
+    con.execute(f"COPY ({sql}) TO {literal(str(path))} {_copy_format(path)}")
 
 
 def _export(con: duckdb.DuckDBPyConnection, outputs: Outputs) -> None:

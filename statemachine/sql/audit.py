@@ -49,6 +49,7 @@ __all__ = [
     "audit_sql",
     "audit_steps",
     "entities_sql",
+    "literal",
 ]
 
 DIALECTS = ("duckdb", "spark", "postgres")
@@ -74,12 +75,18 @@ VERDICT_COLUMNS = (
 MOVING = tuple(kind for kind in Kind if DEFAULT_POLICY.action(kind) is Action.APPLY)
 
 
-def _text(value: str) -> str:
+def literal(value: str) -> str:
+    """`value` as an SQL string literal (a quote doubled), as DuckDB, Spark and PostgreSQL
+    read it."""
     return "'" + value.replace("'", "''") + "'"
 
 
+#: the moving verdicts as an SQL list, for `IN (...)`
+_MOVING_LIST = ", ".join(literal(k) for k in MOVING)
+
+
 def _values(columns: tuple[str, ...], table: Iterable[tuple[str, ...]]) -> str:
-    body = ",\n    ".join("(" + ", ".join(_text(v) for v in record) + ")" for record in table)
+    body = ",\n    ".join("(" + ", ".join(literal(v) for v in record) + ")" for record in table)
     return f"SELECT * FROM (VALUES\n    {body}\n  ) AS v({', '.join(columns)})"
 
 
@@ -122,9 +129,8 @@ def _judged(r: str, e: str, last: str) -> tuple[str, str]:
         f"WHEN {order} < 0 THEN 'stale' "
         f"WHEN {order} > 0 AND {r}.kind = 'ambiguous' THEN 'skipped' ELSE {r}.kind END"
     )
-    moving = ", ".join(_text(k) for k in MOVING)
     confirms = f"({r}.kind = 'repeated' AND NOT COALESCE({again}, FALSE) AND {order} > 0)"
-    kept = f"({verdict} IN ({moving}) OR {confirms})"
+    kept = f"({verdict} IN ({_MOVING_LIST}) OR {confirms})"
     return verdict, kept
 
 
@@ -141,7 +147,6 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
     (`verdicts`) gives the rows of `audit_sql`. The `fold` step is recursive."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
-    moving = ", ".join(_text(k) for k in MOVING)
     naive, naive_kept = _judged("r", "e", "e.prev")
     folded, kept = _judged("r", "e", "f.last")
     window = "PARTITION BY id ORDER BY seq NULLS LAST, ts NULLS LAST, ord"
@@ -171,15 +176,15 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
   LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status"""
     fold = f"""SELECT {_own()}, verdict, before, state, missing, through,
-    CASE WHEN verdict IN ({moving}) THEN state END AS current,
-    CASE WHEN verdict IN ({moving}) THEN seq END AS last_seq,
-    CASE WHEN verdict IN ({moving}) THEN ts END AS last_ts,
-    CASE WHEN verdict IN ({moving}) THEN event_id END AS last_event_id
+    CASE WHEN verdict IN ({_MOVING_LIST}) THEN state END AS current,
+    CASE WHEN verdict IN ({_MOVING_LIST}) THEN seq END AS last_seq,
+    CASE WHEN verdict IN ({_MOVING_LIST}) THEN ts END AS last_ts,
+    CASE WHEN verdict IN ({_MOVING_LIST}) THEN event_id END AS last_event_id
   FROM doubtful WHERE rn = 1
   UNION ALL
   SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
     {folded}, f.current, NULLIF(r.dest, ''), COALESCE(r.missing, ''), COALESCE(r.through, ''),
-    CASE WHEN {folded} IN ({moving}) THEN NULLIF(r.dest, '') ELSE f.current END,
+    CASE WHEN {folded} IN ({_MOVING_LIST}) THEN NULLIF(r.dest, '') ELSE f.current END,
     CASE WHEN {kept} THEN COALESCE(e.seq, f.last_seq) ELSE f.last_seq END,
     CASE WHEN {kept} THEN COALESCE(e.ts, f.last_ts) ELSE f.last_ts END,
     CASE WHEN {kept} THEN COALESCE(e.event_id, f.last_event_id) ELSE f.last_event_id END
@@ -187,7 +192,7 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   JOIN doubtful e ON e.id = f.id AND e.rn = f.rn + 1
   LEFT JOIN relation r ON r.source = COALESCE(f.current, '') AND r.value = e.status"""
     verdicts = f"""SELECT {_own("j")}, j.verdict, j.before,
-    CASE WHEN j.verdict IN ({moving}) THEN j.state ELSE j.before END AS after,
+    CASE WHEN j.verdict IN ({_MOVING_LIST}) THEN j.state ELSE j.before END AS after,
     j.state, j.missing, j.through
   FROM judged j LEFT JOIN doubted d ON d.id = j.id WHERE d.id IS NULL
   UNION ALL
@@ -230,11 +235,10 @@ def entities_sql(
     not a final state and is older than its limit in `limits` at `as_of`)."""
     if dialect not in ("duckdb", "spark"):
         raise ValueError(f"entities_sql reads DuckDB or Spark SQL, not {dialect!r}")
-    moving = ", ".join(_text(k) for k in MOVING)
     # the value at the greatest key, NULL values kept (DuckDB's max_by would skip them)
     last = "arg_max_null" if dialect == "duckdb" else "max_by"
     table = [
-        f"WHEN {_text(state)} THEN {int(limit.total_seconds())}"
+        f"WHEN {literal(state)} THEN {int(limit.total_seconds())}"
         for state, limit in limits.items()
         if state in definition.states and not definition.states[state].final
     ]
@@ -247,7 +251,7 @@ def entities_sql(
     return f"""WITH x AS (
   SELECT id, count(*) AS events, min_by(verdict, rn) AS first_verdict,
     {last}(after, rn) AS final,
-    {last}(ts, CASE WHEN verdict IN ({moving}) THEN rn END) AS entered
+    {last}(ts, CASE WHEN verdict IN ({_MOVING_LIST}) THEN rn END) AS entered
   FROM verdicts GROUP BY id
 )
 SELECT x.id, x.events, x.final, x.entered, x.first_verdict, {stuck} AS stuck

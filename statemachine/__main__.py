@@ -1,7 +1,5 @@
 """`python -m statemachine`."""
 
-import sys
+from statemachine.cli import program
 
-from statemachine.cli import main
-
-sys.exit(main())
+program()

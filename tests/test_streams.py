@@ -456,7 +456,13 @@ def test_compare_and_set(write: Callable[..., Path]) -> None:
 def test_guards_on_the_path_through_unreported_states(write: Callable[..., Path]) -> None:
     d = _load(write, GUARDED)
     allowed = {"ok": False}
-    lc = Lifecycle(d, guards={"approved": lambda event: allowed["ok"]})
+    seen: list[dict[str, Any]] = []
+
+    def approved(event: Any) -> bool:
+        seen.append(event.kwargs)
+        return allowed["ok"]
+
+    lc = Lifecycle(d, guards={"approved": approved})
     job: dict[str, Any] = {"status": "new"}
     assert lc.classify("new", "running").through == ("checking",)
     with pytest.raises(Rejected) as refused:
@@ -465,8 +471,21 @@ def test_guards_on_the_path_through_unreported_states(write: Callable[..., Path]
     assert "approved" in refused.value.verdict.message
     assert job["status"] == "new"
     allowed["ok"] = True
-    assert lc.apply(job, "running", reason="test").kind is Kind.APPLIED
+    assert lc.apply(job, "running", data={"reason": "test"}).kind is Kind.APPLIED
     assert job["status"] == "running"
+    assert seen[-1] == {"reason": "test"}
+
+
+def test_a_misspelt_keyword_is_an_error_not_guard_data() -> None:
+    """`apply` takes guard data as one mapping: a misspelt ordering key or compare-and-set
+    must fail loudly instead of being handed to guards and dropped."""
+    lc = lifecycle("dialnexa.call")
+    call = Record("created")
+    with pytest.raises(TypeError, match="sequence"):
+        lc.apply(call, "initiated", sequence=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="expect"):
+        lc.apply(call, "initiated", expect="created")  # type: ignore[call-arg]
+    assert call.status == "created"
 
 
 def test_concurrent_deliveries_end_in_the_last_state(write: Callable[..., Path]) -> None:

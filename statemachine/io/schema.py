@@ -14,7 +14,6 @@ that cannot be read or written is not used, silently.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from statemachine.io.yamldoc import Document, PathKey
 from statemachine.model.finding import Finding, rule
+
+try:  # BLAKE2 is built into CPython: `hashlib` would load OpenSSL first (2 ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # a build without its own hashes (some FIPS builds): OpenSSL's
+    from hashlib import blake2b
 
 if TYPE_CHECKING:
     import jsonschema
@@ -247,7 +251,7 @@ def _verdict_key(data: Any) -> str | None:
         text = json.dumps(data, separators=(",", ":"))
     except (TypeError, ValueError):  # a date, bytes; an integer too long to print
         return None
-    digest = hashlib.sha256(_schema_text())
+    digest = blake2b(_schema_text(), digest_size=32)  # 64 hex digits, as the cache file holds
     digest.update(b"\0" + text.encode())
     return digest.hexdigest()
 

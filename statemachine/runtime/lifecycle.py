@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -16,7 +15,7 @@ from statemachine.graph import row as relation_row
 from statemachine.graph.paths import walk
 from statemachine.io.events import Event, Key, utc
 from statemachine.model.definition import Definition
-from statemachine.runtime import streams
+from statemachine.runtime import locks, streams
 from statemachine.runtime.errors import (
     AcknowledgementStatus,
     DefinitionError,
@@ -26,6 +25,7 @@ from statemachine.runtime.errors import (
     StatusConflict,
     UnknownStatus,
 )
+from statemachine.runtime.locks import EntityLock, wait_for, wake
 from statemachine.runtime.machine import (
     Guard,
     LifecycleMachine,
@@ -38,109 +38,12 @@ from statemachine.runtime.streams import DEFAULT_POLICY, Action, Policy, Verdict
 
 __all__ = ["EntityLock", "Lifecycle", "Move", "Step"]
 
-#: how many mutexes the process has; a prime, because a stripe is the key's hash modulo it:
-#: object ids are multiples of their allocation alignment and integer ids often of some step,
-#: and a prime shares no factor with either, so both spread over every stripe (as evenly as
-#: Fibonacci hashing does, measured, at a third of its cost: Python multiplies 64-bit ints
-#: as big numbers, ~70 ns on the hot path)
-_STRIPE_COUNT = 251
-
-
-class _Stripe:
-    """One of the process's mutexes, and the entities of its stripe that are reserved: a
-    guard is deciding for them with the mutex released (key -> the deciding thread)."""
-
-    __slots__ = ("claims", "freed", "index", "mutex")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.mutex = threading.Lock()
-        self.claims: dict[object, int] = {}
-        self.freed = threading.Condition(self.mutex)
-
-    def wait_unreserved(self, key: object) -> None:
-        """Holding the mutex, wait until no other thread reserves `key`; raises when this
-        thread does (a guard advancing the entity it decides for)."""
-        while (owner := self.claims.get(key)) is not None:
-            if owner == threading.get_ident():
-                raise RuntimeError(
-                    f"a guard must not advance the entity it decides for ({key!r}): its "
-                    "status is written when the guard returns"
-                )
-            self.freed.wait()
-
-    @contextlib.contextmanager
-    def reserved(self, key: object) -> Iterator[None]:
-        """Holding the mutex: release it for the block while `key` stays reserved for this
-        thread, then take it back."""
-        self.claims[key] = threading.get_ident()
-        self.mutex.release()
-        try:
-            yield
-        finally:
-            self.mutex.acquire()
-            del self.claims[key]
-            self.freed.notify_all()
-
-
-#: shared by every Lifecycle in the process, so that two handlers that each built their own
-#: lifecycle still serialise on the same entity
-_STRIPES = tuple(_Stripe(i) for i in range(_STRIPE_COUNT))
-
+# bound by assignment, not imported: CPython 3.11 compiles `name.method(...)` on an imported
+# name as an attribute load and a call, which makes a bound method per call (~35 ns)
+_HELD, _WAITING = locks.HELD, locks.WAITING
 # enum members as plain globals: reading `Kind.APPLIED` costs ~10x a global in Python 3.11
 _APPLIED, _UNKNOWN = Kind.APPLIED, Kind.UNKNOWN
 _APPLY, _RAISE = Action.APPLY, Action.RAISE
-
-
-def _stripe_of(key: object) -> _Stripe:
-    """The stripe of entity `key`: advance, apply and EntityLock all choose it here."""
-    return _STRIPES[hash(key) % _STRIPE_COUNT]
-
-
-class EntityLock:
-    """Exclusive access to one entity's status across the process (every Lifecycle, every
-    machine), keyed by `object_id` or else the object's identity.
-
-    `with lock:` holds one of the process's mutexes, chosen by a well-spread hash of the key,
-    for a short read-decide-write; `with lock.unlocked():` inside it keeps the entity reserved
-    for this thread but releases the mutex while user code (guards) runs, so a slow guard
-    delays only its own entity and a guard may advance other entities. Rules for code that
-    runs while an entity is reserved (guards): it must not advance the entity it decides for
-    (refused with `RuntimeError`), and two guards must not advance each other's entities at
-    the same time (a cycle, which waits for ever like any two locks taken in opposite orders).
-    Code that runs while the mutex is held (an object's status property) must not advance
-    anything.
-    """
-
-    __slots__ = ("_stripe", "key")
-
-    def __init__(self, key: object) -> None:
-        self.key = key
-        self._stripe = _stripe_of(key)
-
-    @property
-    def stripe(self) -> int:
-        """Which of the process's mutexes guards the entity."""
-        return self._stripe.index
-
-    def __enter__(self) -> EntityLock:
-        stripe = self._stripe
-        stripe.mutex.acquire()
-        if stripe.claims:
-            try:
-                stripe.wait_unreserved(self.key)
-            except BaseException:
-                stripe.mutex.release()
-                raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stripe.mutex.release()
-
-    def unlocked(self) -> contextlib.AbstractContextManager[None]:
-        """Release the mutex for the block while keeping the entity reserved: other threads
-        that want this entity wait, every other entity proceeds."""
-        return self._stripe.reserved(self.key)
 
 
 @attrs.frozen
@@ -361,20 +264,18 @@ class Lifecycle:
         With `expected`, compare-and-set: fails with `StatusConflict` unless the current
         status is still `expected`. A repeated status raises `RepeatedStatus`, or returns None
         with `ignore_repeat=True`. Guards receive an EventData with `model=obj` and `data` as
-        kwargs; they run with the entity reserved but no lock held, so a guard may advance
-        other entities, never `obj` itself (see `EntityLock`). An object whose status is
+        kwargs; they run with the entity held, which delays no other entity: a guard may
+        advance other entities, never `obj` itself (see `EntityLock`). An object whose status is
         missing or None is new: it starts in any entry state (`dest` itself, stored and None
         returned) or moves from one to `dest`.
         """
         key = id(obj) if object_id is None else object_id
-        stripe = _stripe_of(key)  # what lock_for's EntityLock does, without an object per call
-        row = isinstance(obj, dict)  # `_load` and `_store`, decided once per call
-        field = self.field
-        mutex = stripe.mutex
-        mutex.acquire()  # a `with` costs twice as much
+        claim: list[int] = []  # `EntityLock`, inlined: no lock object, no thread ident per call
+        if _HELD.setdefault(key, claim) is not claim:
+            wait_for(key, claim)
         try:
-            if stripe.claims:
-                stripe.wait_unreserved(key)
+            row = isinstance(obj, dict)  # `_load` and `_store`, decided once per call
+            field = self.field
             current = obj.get(field) if row else getattr(obj, field, None)  # `_load`
             if expected is not None and current != expected:
                 raise self._conflict(current, expected, dest, object_id)
@@ -395,15 +296,17 @@ class Lifecycle:
                         raise err from None
                 move = found
             if move.conditions:
-                with stripe.reserved(key):
-                    move = self._guarded(obj, move, object_id, data)
+                claim.append(threading.get_ident())  # guards are user code: see `wait_for`
+                move = self._guarded(obj, move, object_id, data)
             if row:  # `_store`
                 obj[field] = move.dest
             else:
                 setattr(obj, field, move.dest)
             return move
         finally:
-            mutex.release()
+            del _HELD[key]  # `release`, inlined
+            if _WAITING:
+                wake()
 
     def _conflict(
         self, current: Any, expected: str, dest: str, object_id: object
@@ -447,7 +350,7 @@ class Lifecycle:
         """The lock that serialises status changes of the entity `object_id`, or of `obj`
         when no id is given (by identity: give the id when one entity may be loaded as
         several objects). Shared by every Lifecycle in the process. Hold it (`with`) around
-        reading, deciding and writing; run guards inside its `unlocked()`."""
+        reading, deciding and writing; it delays only this entity."""
         return EntityLock(id(obj) if object_id is None else object_id)
 
     def read_status(self, obj: Any) -> Any:
@@ -602,7 +505,6 @@ class Lifecycle:
         self,
         obj: Any,
         status: str,
-        *,
         seq: int | None = None,
         at: datetime | None = None,
         event_id: str | None = None,
@@ -610,7 +512,7 @@ class Lifecycle:
         object_id: object = None,
         key_field: str | None = None,
         policy: Policy = DEFAULT_POLICY,
-        **data: Any,
+        data: Mapping[str, Any] | None = None,
     ) -> Verdict:
         """Decide on one delivery of `status` for `obj` (an object or a dict row) and act as
         `policy` says, atomically across the process (the lock of `advance`); returns the
@@ -618,35 +520,36 @@ class Lifecycle:
         applied ordering key (`seq`, `at`, `event_id`) is kept in `obj`'s `key_field` when
         given (a part an event does not carry is kept from the key before: see
         `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
-        receive `data` and run as in `advance`."""
+        run as in `advance`, with `data` as their keyword arguments. Unlike `advance`, guard
+        data is one mapping rather than `**data`: a misspelt `seq=` or `expected=` is a
+        TypeError, never guard data that silently drops an ordering key or the compare."""
         table = (
             self._verdicts
             if policy is DEFAULT_POLICY
             else streams.verdicts(self.definition, policy)
         )
         key = id(obj) if object_id is None else object_id
-        stripe = _stripe_of(key)  # the lock of `advance`
-        row = isinstance(obj, dict)
-        field = self.field
-        mutex = stripe.mutex
-        mutex.acquire()  # a `with` costs twice as much
+        claim: list[int] = []  # as in `advance`
+        if _HELD.setdefault(key, claim) is not claim:
+            wait_for(key, claim)
         try:
-            if stripe.claims:
-                stripe.wait_unreserved(key)
+            row = isinstance(obj, dict)
+            field = self.field
             current = obj.get(field) if row else getattr(obj, field, None)  # `_load`
             if expected is not None and current != expected:
                 raise self._conflict(current, expected, status, object_id)
-            try:
-                verdict = table.rows[current][status]
-            except (KeyError, TypeError):
-                verdict = table.verdict(current, status)
-            # the common case, decided with `is` tests alone (an enum's hash is a Python call)
-            if verdict.kind is _APPLIED and key_field is None and not table.guarded:
-                if row:  # `_store`
-                    obj[field] = verdict.after
+            if key_field is None:  # the common case: a move that needs nothing more
+                try:
+                    verdict = table.moves[current][status]
+                except (KeyError, TypeError):
+                    pass
                 else:
-                    setattr(obj, field, verdict.after)
-                return verdict
+                    if row:  # `_store`
+                        obj[field] = verdict.after
+                    else:
+                        setattr(obj, field, verdict.after)
+                    return verdict
+            verdict = table.of(current, status)
             confirms = False
             keep: Key | None = None
             if key_field is not None and (
@@ -659,8 +562,8 @@ class Lifecycle:
                         verdict, confirms = table.keyed(verdict, keep, last)
                     keep = streams.merged(keep, last)
             if table.guarded and verdict.after != verdict.before:
-                with stripe.reserved(key):  # guards are user code: hold the entity, not the mutex
-                    verdict = self._path_guards(table, obj, verdict, data)
+                claim.append(threading.get_ident())  # guards are user code: see `wait_for`
+                verdict = self._path_guards(table, obj, verdict, dict(data or {}))
             action = _APPLY if verdict.kind is _APPLIED else table.actions[verdict.kind]
             if action is _RAISE:
                 raise streams.rejected(self, verdict, object_id)
@@ -672,7 +575,9 @@ class Lifecycle:
                     _store(obj, row, key_field, keep)
             return verdict
         finally:
-            mutex.release()
+            del _HELD[key]  # `release`, inlined
+            if _WAITING:
+                wake()
 
     def _path_guards(
         self, table: Verdicts, obj: Any, verdict: Verdict, data: dict[str, Any]

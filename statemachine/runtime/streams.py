@@ -228,6 +228,9 @@ class Verdicts:
         self.policy = policy
         #: current status -> incoming status -> verdict: the fast path reads it directly
         self.rows: dict[str | None, dict[str, Verdict]] = {}
+        #: the part of `rows` that `apply` stores without further thought: applied verdicts
+        #: of a machine without guards
+        self.moves: dict[str | None, dict[str, Verdict]] = {}
         self.actions = {kind: policy.action(kind) for kind in Kind}
         #: whether `apply` must evaluate guards at all
         self.guarded = any(t.conditions for t in definition.transitions)
@@ -244,6 +247,8 @@ class Verdicts:
         found = _judge(self.definition, self.policy, current, status)
         if found.kind is not Kind.UNKNOWN:
             self.rows.setdefault(current, {})[status] = found
+            if found.kind is Kind.APPLIED and not self.guarded:
+                self.moves.setdefault(current, {})[status] = found
         return found
 
     def keyed(self, verdict: Verdict, key: Key, last: Key) -> tuple[Verdict, bool]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+
 REPO = Path(__file__).resolve().parent.parent
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
@@ -132,13 +134,7 @@ def test_hook_checks_a_one_file_commit_against_the_whole_tree(
 
 
 def _render(user: Path) -> None:
-    drawn = subprocess.run(
-        [sys.executable, "-m", "statemachine", "render"],
-        cwd=user,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    drawn = run_cli("render", cwd=user)
     assert drawn.returncode == 0, drawn.stderr
 
 

@@ -4,6 +4,7 @@ folder set through the environment."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -45,8 +46,17 @@ def _check(cache: Path | None, *args: str, cwd: Path) -> subprocess.CompletedPro
     )
 
 
+def _imported(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules the process imported, from its `-X importtime` log."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 def _validated(result: subprocess.CompletedProcess[str]) -> bool:
-    return "| jsonschema\n" in result.stderr
+    return "jsonschema" in _imported(result)
 
 
 def _shown(result: subprocess.CompletedProcess[str]) -> tuple[int, str, list[str]]:
@@ -140,3 +150,15 @@ def test_the_cache_can_be_turned_off(tmp_path: Path, write: Callable[..., Path])
         )
         assert result.returncode == 0, result.stdout
     assert not env_home.exists()
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("_blake2") is None, reason="this Python has no built-in BLAKE2"
+)
+def test_a_cached_check_loads_neither_openssl_nor_jsonschema(tmp_path: Path) -> None:
+    """Start-up is a target (issue 12): the cache key's hash must not pull in OpenSSL."""
+    cache = tmp_path / "cache"
+    assert _check(cache, cwd=tmp_path).returncode == 0  # remembers the bundled machines
+    modules = _imported(_check(cache, cwd=tmp_path))
+    assert "statemachine.io.schema" in modules
+    assert not modules & {"hashlib", "_hashlib", "jsonschema"}

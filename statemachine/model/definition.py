@@ -6,11 +6,14 @@ import enum
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from statemachine.model.location import Location
+
+if TYPE_CHECKING:
+    from statemachine.model.coupling import Constraint, Related
 
 __all__ = [
     "Acknowledgement",
@@ -220,6 +223,10 @@ class Definition:
     )
     mappings: Mapping[str, LabelMap] = attrs.field(factory=dict, converter=_frozen_map)
     settings: Mapping[str, Setting] = attrs.field(factory=dict, converter=_frozen_map)
+    #: child machine name -> how its rows point at this machine's and the rules between them
+    related: Mapping[str, Related] = attrs.field(factory=dict, converter=_frozen_map)
+    #: rules on this machine's own fields (an `end_reason` that must fit the status)
+    rules: tuple[Constraint, ...] = ()
     location: Location = _no_location()
     #: where `initial` stands, or the machine name when it is missing
     initial_location: Location = _no_location()

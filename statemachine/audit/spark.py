@@ -1,30 +1,44 @@
-"""The audit on Apache Spark (`pip install statemachine[spark]`): the same generated SQL.
+"""The audit on Apache Spark (`pip install statemachine[spark]`): the same one-pass SQL, the
+same fold.
 
 Locally this starts a `local[*]` session; under `spark-submit` it joins the session the
 cluster gives (`SparkSession.builder.getOrCreate()`). Spark reads the files itself, so the
-data never passes through this process; only the summary and the findings come back.
+data never passes through this process; only the summary and the findings come back. The
+executors fold the doubted entities with the runtime's replay (`mapInArrow`), so they need
+this package and PyArrow too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from statemachine.audit.data import FILE_STRIDE, InputError, Source, present_columns
+from statemachine.audit.duck import copy_to
+from statemachine.audit.fold import FOLD_INPUT, fold
+from statemachine.audit.options import Options, Outputs, exports
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
-from statemachine.sql.audit import audit_sql, entities_sql
+from statemachine.sql.audit import VERDICT_COLUMNS, entities_sql, judged_sql
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
-
-    from statemachine.audit.engines import Options, Outputs
 
 __all__ = ["run_spark", "session"]
 
+#: a row's place as read: its file's index times 2**50 plus Spark's monotonically increasing
+#: id (its partition times 2**33 plus its place in the partition), so file order is kept
+#: without counting the rows first
+_FILE_SHIFT = 50
+_PART_SHIFT = 33
+
 
 def session() -> SparkSession:
-    """The active Spark session, or a quiet local one (UTC, no UI)."""
+    """The active Spark session, or a quiet local one (UTC, no UI, Python workers on this
+    interpreter); either way with adaptive query execution sizing the partitions."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -36,12 +50,17 @@ def session() -> SparkSession:
     builder = SparkSession.builder.appName("statemachine audit")
     if not SparkConf().contains("spark.master"):  # spark-submit sets it; a plain run does not
         builder = builder.master("local[*]")
+        # the workers fold with this package: they run this interpreter unless told otherwise
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (
         builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+    # AQE coalesces the shuffles to the data's size, and broadcasts the few doubted ids
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
     spark.sparkContext.setLogLevel("OFF")
     return spark
 
@@ -64,34 +83,72 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
         else F.col(f"`{name}`").cast(kinds[role])
         for role, name in present_columns(source, columns, frame.columns).items()
     }
-    frame = frame.select(
+    return frame.select(
         F.coalesce(F.col(f"`{columns.id}`").cast("string"), F.lit("")).alias("id"),
         F.coalesce(F.col(f"`{columns.status}`").cast("string"), F.lit("")).alias("status"),
         picked["seq"].alias("seq"),
         picked["at"].alias("ts"),
         picked["event_id"].alias("event_id"),
+        (F.lit(index << _FILE_SHIFT) + F.monotonically_increasing_id()).alias("ord"),
     )
-    # the line in the file: partitions hold consecutive rows in file order, so a row's line
-    # is the rows in the partitions before it plus its place in its own partition
-    frame = frame.withColumn("_part", F.spark_partition_id()).withColumn(
-        "_mono", F.monotonically_increasing_id()
-    )
-    sizes = sorted(tuple(r) for r in frame.groupBy("_part").count().collect())
-    offsets, total = [], index * FILE_STRIDE
-    for part, count in sizes:
-        offsets.append((part, total))
+
+
+def _lines(spark: SparkSession, judged: DataFrame, rows: DataFrame) -> DataFrame:
+    """`rows` with `ord` turned from the place read into the file's line (as `data` numbers
+    them), from the number of rows each partition read (counted in `judged`, cached)."""
+    from pyspark.sql import functions as F
+
+    part = F.shiftright(F.col("ord"), _PART_SHIFT).alias("_part")
+    counts = sorted(tuple(r) for r in judged.groupBy(part).count().collect())
+    starts, total, file = [], 0, -1
+    for key, count in counts:
+        if key >> (_FILE_SHIFT - _PART_SHIFT) != file:
+            file, total = key >> (_FILE_SHIFT - _PART_SHIFT), 0
+        starts.append((key, file * FILE_STRIDE + total))
         total += count
-    if not offsets:
-        return frame.withColumn("ord", F.lit(0).cast("bigint")).drop("_part", "_mono")
-    starts = spark.createDataFrame(offsets, "_part int, _start bigint")
+    offsets = spark.createDataFrame(starts or [(0, 0)], "_part bigint, _start bigint")
+    line = F.col("_start") + (F.col("ord").bitwiseAND(F.lit((1 << _PART_SHIFT) - 1))) + 1
     return (
-        frame.join(F.broadcast(starts), "_part")
-        .withColumn(
-            "ord",
-            F.col("_start") + F.col("_mono") - F.shiftleft(F.col("_part").cast("bigint"), 33) + 1,
-        )
-        .drop("_part", "_mono", "_start")
+        rows.withColumn("_part", F.shiftright(F.col("ord"), _PART_SHIFT))
+        .join(F.broadcast(offsets), "_part")
+        .withColumn("ord", line)
+        .select(*VERDICT_COLUMNS)
     )
+
+
+def _folder(definition: Definition) -> Any:
+    """The function each executor runs over its sorted partition of doubted events."""
+
+    def folded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return fold(definition, batches)
+
+    return folded
+
+
+def _verdicts(spark: SparkSession, definition: Definition) -> DataFrame:
+    """The per-event rows over `events`: one sorted pass, the doubted entities folded."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    judged = spark.sql(judged_sql(definition, "spark")).persist(StorageLevel.MEMORY_AND_DISK)
+    doubted = judged.where("doubt").select("id").distinct()
+    # the fold's types: Arrow's int64 for the row number that Spark's row_number gives as int
+    judged = judged.withColumn("rn", F.col("rn").cast("bigint"))
+    schema = judged.select(*VERDICT_COLUMNS).schema
+    folded = (
+        judged.join(doubted, "id", "left_semi")
+        .select(*FOLD_INPUT)
+        .repartition("id")
+        .sortWithinPartitions(
+            "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
+        )
+        .mapInArrow(_folder(definition), schema)
+    )
+    rows = judged.join(doubted, "id", "left_anti").select(*VERDICT_COLUMNS).unionByName(folded)
+    verdicts = _lines(spark, judged, rows).persist(StorageLevel.MEMORY_AND_DISK)
+    verdicts.count()  # kept, so the cached judged rows can go
+    judged.unpersist()
+    return verdicts
 
 
 def run_spark(
@@ -107,7 +164,7 @@ def run_spark(
         for frame in frames[1:]:
             events = events.unionByName(frame)
         events.createOrReplaceTempView("events")
-        spark.sql(audit_sql(definition, "spark")).cache().createOrReplaceTempView("verdicts")
+        _verdicts(spark, definition).createOrReplaceTempView("verdicts")
         latest = spark.sql("SELECT max(ts) FROM verdicts").collect()[0][0]
         as_of = options.as_of if options.as_of is not None else latest
         spark.sql(
@@ -126,17 +183,11 @@ def run_spark(
 
 
 def _export(spark: SparkSession, outputs: Outputs) -> None:
-    """Write the requested files here: Spark's rows collected, written through DuckDB."""
+    """Write the requested files here: Spark's rows collected as Arrow, written by DuckDB."""
     import duckdb
 
-    from statemachine.audit.engines import copy_to, exports, load
-
     con = duckdb.connect()
-    for n, (path, sql) in enumerate(exports(outputs)):
-        frame = spark.sql(sql)
-        rows = frame.collect()
-        types = {f.name: f.dataType.simpleString().upper() for f in frame.schema.fields}
-        types = {k: "VARCHAR" if v == "STRING" else v for k, v in types.items()}
-        columns = {name: [row[i] for row in rows] for i, name in enumerate(frame.columns)}
-        load(con, f"collected{n}", columns, types)
-        copy_to(con, f"SELECT * FROM collected{n}", path)
+    con.execute("SET TimeZone = 'UTC'")
+    for path, sql in exports(outputs):
+        collected = spark.sql(sql).toArrow()  # noqa: F841 - DuckDB reads it by name
+        copy_to(con, "SELECT * FROM collected", path)

@@ -48,7 +48,9 @@ __all__ = [
     "VERDICT_COLUMNS",
     "audit_sql",
     "audit_steps",
+    "HISTORY_ORDER",
     "entities_sql",
+    "judged_sql",
     "literal",
 ]
 
@@ -142,39 +144,62 @@ def _own(table: str = "") -> str:
     return ", ".join(f"{table}.{c}" if table else c for c in _OWN)
 
 
+#: the order of an entity's history: sequence number, then time, then place in the input
+HISTORY_ORDER = "seq NULLS LAST, ts NULLS LAST, ord"
+
+
+def _checked(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
+
+
+def _judged_step() -> str:
+    """The `judged` step over `events` and `relation`: one sorted pass (a row number and the
+    previous event's status and key), every event judged against the event before it."""
+    naive, naive_kept = _judged("r", "e", "e.prev")
+    window = f"PARTITION BY id ORDER BY {HISTORY_ORDER}"
+    # the previous event's key is the last kept key while every event so far was kept and
+    # every key part is on all of the entity's events or on none (the runtime keeps a part an
+    # event lacks): a part that comes or goes between neighbours puts the entity in doubt
+    changes = " OR ".join(
+        f"(e.prev_{part} IS NULL) <> (e.{part} IS NULL)" for part in ("seq", "ts", "event_id")
+    )
+    return f"""SELECT id, ord, rn, status, seq, ts, event_id, verdict, before,
+    CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END AS after,
+    state, missing, through, doubt
+  FROM (
+    SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
+      {naive} AS verdict, NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
+      COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
+      NOT COALESCE({naive_kept}, FALSE)
+        OR (e.prev_status IS NOT NULL AND ({changes})) AS doubt
+    FROM (
+      SELECT id, ord, status, seq, ts, event_id,
+        row_number() OVER ({window}) AS rn,
+        lag(status) OVER ({window}) AS prev_status,
+        lag(seq) OVER ({window}) AS prev_seq,
+        lag(ts) OVER ({window}) AS prev_ts,
+        lag(event_id) OVER ({window}) AS prev_event_id
+      FROM events
+    ) e
+    LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
+    LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
+  ) j"""
+
+
+def judged_sql(definition: Definition, dialect: str) -> str:
+    """The one-pass step as one query over `events`: the rows of `audit_sql` plus `doubt`,
+    true on some event of every entity whose rows may differ from the replay's (those
+    entities' events are to be folded one by one, by `statemachine.audit.fold`)."""
+    _checked(dialect)
+    return f"WITH relation AS (\n  {_relation(definition)}\n)\n{_judged_step()}"
+
+
 def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
     """The audit as named steps, each a query over the ones before it and `events`; the last
     (`verdicts`) gives the rows of `audit_sql`. The `fold` step is recursive."""
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
-    naive, naive_kept = _judged("r", "e", "e.prev")
+    _checked(dialect)
     folded, kept = _judged("r", "e", "f.last")
-    window = "PARTITION BY id ORDER BY seq NULLS LAST, ts NULLS LAST, ord"
-    before = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-    # the previous event's key is the last kept key while every event so far was kept and
-    # none lacked a key part an earlier one had (the runtime keeps such a part)
-    gap = " OR ".join(
-        f"(e.prev_{part} IS NULL AND e.had_{part} > 0)" for part in ("seq", "ts", "event_id")
-    )
-    relation = _relation(definition)
-    judged = f"""SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
-    {naive} AS verdict, NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
-    COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
-    NOT COALESCE({naive_kept}, FALSE) OR {gap} AS doubt
-  FROM (
-    SELECT id, ord, status, seq, ts, event_id,
-      row_number() OVER ({window}) AS rn,
-      lag(status) OVER ({window}) AS prev_status,
-      lag(seq) OVER ({window}) AS prev_seq,
-      lag(ts) OVER ({window}) AS prev_ts,
-      lag(event_id) OVER ({window}) AS prev_event_id,
-      count(seq) OVER ({window} {before}) AS had_seq,
-      count(ts) OVER ({window} {before}) AS had_ts,
-      count(event_id) OVER ({window} {before}) AS had_event_id
-    FROM events
-  ) e
-  LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
-  LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status"""
     fold = f"""SELECT {_own()}, verdict, before, state, missing, through,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN state END AS current,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN seq END AS last_seq,
@@ -191,15 +216,13 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   FROM fold f
   JOIN doubtful e ON e.id = f.id AND e.rn = f.rn + 1
   LEFT JOIN relation r ON r.source = COALESCE(f.current, '') AND r.value = e.status"""
-    verdicts = f"""SELECT {_own("j")}, j.verdict, j.before,
-    CASE WHEN j.verdict IN ({_MOVING_LIST}) THEN j.state ELSE j.before END AS after,
-    j.state, j.missing, j.through
+    verdicts = f"""SELECT {_own("j")}, j.verdict, j.before, j.after, j.state, j.missing, j.through
   FROM judged j LEFT JOIN doubted d ON d.id = j.id WHERE d.id IS NULL
   UNION ALL
   SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
     return [
-        ("relation", relation),
-        ("judged", judged),
+        ("relation", _relation(definition)),
+        ("judged", _judged_step()),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
             "doubtful",

@@ -1,0 +1,91 @@
+"""The event-by-event fold: the runtime's own replay over Arrow batches, in linear time.
+
+The engines judge most entities in one sorted pass (`statemachine.sql.audit.judged_sql`);
+the entities whose one-pass rows may be wrong, and every entity in the Python engine, are
+handed here as batches of events sorted by entity, then by `HISTORY_ORDER`. An entity may
+span batches: its rows are held until its last event has come, so each `replay` call sees
+whole histories, and memory holds one batch and one entity at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from statemachine.model.definition import Definition
+from statemachine.runtime.lifecycle import Lifecycle
+from statemachine.runtime.streams import Event
+from statemachine.sql.audit import VERDICT_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["FOLD_INPUT", "fold", "verdict_schema"]
+
+#: the columns `fold` reads, sorted by id, then seq, ts and ord (NULLs last)
+FOLD_INPUT = ("id", "ord", "status", "seq", "ts", "event_id")
+
+
+def verdict_schema() -> pa.Schema:
+    """The Arrow schema of `fold`'s batches: `VERDICT_COLUMNS` with their types."""
+    import pyarrow as pa
+
+    kinds = {"ord": pa.int64(), "rn": pa.int64(), "seq": pa.int64(), "ts": pa.timestamp("us")}
+    return pa.schema([(name, kinds.get(name, pa.string())) for name in VERDICT_COLUMNS])
+
+
+def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The rows of `audit_sql` for the events in `batches` (the columns of `FOLD_INPUT`,
+    sorted), as the runtime's replay gives them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lifecycle = Lifecycle(definition, structural=True)
+    held: list[pa.RecordBatch] = []
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        ids = batch.column("id")
+        # the rows of the batch's last entity may go on in the next batch
+        tail = batch.num_rows - pc.sum(pc.equal(ids, ids[-1])).as_py()
+        if tail:
+            yield _replayed(lifecycle, [*held, batch.slice(0, tail)])
+            held = []
+        held.append(batch.slice(tail))
+    if held:
+        yield _replayed(lifecycle, held)
+
+
+def _replayed(lifecycle: Lifecycle, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    table = pa.Table.from_batches(batches)
+    # the times go out as they came in (Spark's carry the session's time zone)
+    schema = verdict_schema().set(VERDICT_COLUMNS.index("ts"), table.schema.field("ts"))
+    ids, ords, statuses, seqs, times, event_ids = (
+        table.column(name).to_pylist() for name in FOLD_INPUT
+    )
+    events = map(Event, ids, statuses, seqs, times, event_ids)
+    resolve = lifecycle.definition.resolve
+    out: dict[str, list[Any]] = {
+        name: [] for name in ("rn", "verdict", "before", "after", "state", "missing", "through")
+    }
+    rn, previous = 0, None
+    for event, verdict in lifecycle.replay(events):
+        rn = rn + 1 if event.id == previous else 1
+        previous = event.id
+        out["rn"].append(rn)
+        out["verdict"].append(str(verdict.kind))
+        out["before"].append(verdict.before)
+        out["after"].append(verdict.after)
+        out["state"].append(resolve(event.status))
+        out["missing"].append(",".join(verdict.skipped))
+        out["through"].append(",".join(verdict.through))
+    columns = {"id": ids, "ord": ords, "status": statuses, "seq": seqs, "event_id": event_ids}
+    arrays = [
+        table.column("ts").combine_chunks()
+        if name == "ts"
+        else pa.array(columns[name] if name in columns else out[name], schema.field(name).type)
+        for name in schema.names
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,18 +1,26 @@
-"""Audit benchmark: DuckDB audit vs the Python reference vs DuckDB's floor (vs Spark), one run.
+"""Audit benchmark: each engine against the job a user would write by hand, in one run.
 
-    python benchmarks/bench_audit.py [--calls 1000000] [--python-calls 100000] [--repeats 3]
-                                     [--spark] [--dir DIR]
+    python benchmarks/bench_audit.py [--calls 100000] [--repeats 3] [--spark] [--long 100000]
+                                     [--dir DIR]
 
-Generates DialNexa call logs (about 10 events per call: every status is delivered two or
-three times, each time with a new event id and a later time, as retried webhooks are; 1% of
-the calls of four statuses or more get one anomaly: a late `sent` or a late second status
-re-sent with its old event id, an impossible `busy`, or an unknown `ringing`) as Parquet
-and CSV, then prints per engine and format the median time, events/s, peak memory (RSS of
-a fresh process) and the ratios. Each engine runs in its own process. The floor is DuckDB
-reading the same file and sorting it by entity and key, nothing else. The Python reference
-holds every event in memory, so it runs on the first `--python-calls` calls (a sample) and
-its events/s are compared.
-Targets (issue #13): DuckDB >= 10x Python's events/s, within 3x of the floor, < 2 GB peak.
+Generates DialNexa call logs as Parquet (about 10 events per call: every status is delivered
+two or three times, each time with a new event id and a later time, as retried webhooks are;
+1% of the calls of four statuses or more get one anomaly: a late `sent` or a late second
+status re-sent with its old event id, an impossible `busy`, or an unknown `ringing`), then
+times, in interleaved rounds (each job in a fresh process; medians, peak RSS):
+
+- `audit`: `audit(..., engine="duckdb")`, the whole report;
+- `duckdb by hand`: one DuckDB query in one sorted pass (lag per entity, the allowed moves as
+  a joined table), then the verdict counts and each call's final status;
+- `polars by hand`: the same in polars (lazy, sorted once, `shift` over the entity);
+- with `--spark`, in `local[2]`: `audit --engine spark` and the same job in PySpark (window
+  lag per entity, broadcast joins against the allowed moves).
+
+Every job's verdict counts and final statuses must equal the audit's (checked). `--long N`
+also times one entity of N and 2N events that all need the event-by-event fold, per engine.
+Targets (issue 21): DuckDB audit <= 1.0x DuckDB by hand and <= 1.5x polars; Spark audit
+<= 1.5x PySpark by hand; a long history <= 10 us an event in every engine, linear, DuckDB
+no slower than Python; peak memory < 2 GB at 10M events.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 GENERATE = """
 COPY (
@@ -60,107 +69,233 @@ COPY (
     FROM paths WHERE bad = 0 AND len(path) > 3
   )
   SELECT * FROM deliveries ORDER BY "at", id
-) TO '{path}' {options}
+) TO '{path}' (FORMAT parquet)
 """
 
-CHILD = """
-import json, resource, sys, time
-from statemachine.audit import Columns, Options, audit
+#: one call of {events} events, every 7th without an event id (a key part that comes and
+#: goes: the whole history is folded event by event)
+LONG = """
+COPY (
+  SELECT 'call-long' AS id,
+    ['created', 'initiated', 'sent', 'received', 'completed', 'sent', 'busy'][i % 7 + 1]
+      AS status,
+    TIMESTAMP '2025-03-01' + INTERVAL (i) SECOND AS "at",
+    CASE WHEN i % 7 = 3 THEN NULL ELSE 'evt-' || i END AS event_id
+  FROM range({events}) r(i)
+) TO '{path}' (FORMAT parquet)
+"""
+
+#: the allowed moves as a user would keep them: (from, status, kind, to), from '' for a new call
+MOVES = """
+from statemachine.graph import graph_of, rows
 from statemachine.runtime import definition
-engine, path = sys.argv[1], sys.argv[2]
-d = definition("dialnexa.call")
+GRAPH = graph_of(definition("dialnexa.call"))
+MOVES = [(c or "", v, str(f.kind), f.dest or "") for c, v, f in rows(GRAPH)]
+MOVING = ("applied", "skipped", "ambiguous")
+"""
+
+CHILD = (
+    MOVES
+    + """
+import json, resource, sys, time
+job, path = sys.argv[1], sys.argv[2]
+
+def audit_job(engine):
+    from statemachine.audit import audit
+    report = audit(definition("dialnexa.call"), [path], engine=engine)
+    return report.verdicts, report.final
+
+def duckdb_job():
+    import duckdb
+    con = duckdb.connect()
+    con.execute("CREATE TABLE moves(src VARCHAR, status VARCHAR, kind VARCHAR, dest VARCHAR)")
+    con.executemany("INSERT INTO moves VALUES (?, ?, ?, ?)", MOVES)
+    con.execute(f'''
+      CREATE TABLE v AS
+      SELECT e.id, e."at", COALESCE(
+          CASE WHEN r.kind IS NULL THEN 'unknown'
+               WHEN e.event_id = e.prev_event THEN 'repeated' ELSE r.kind END,
+          'unknown') AS verdict, r.dest AS state
+      FROM (
+        SELECT id, status, "at", event_id,
+          lag(status) OVER w AS prev, lag(event_id) OVER w AS prev_event
+        FROM read_parquet('{path}') WINDOW w AS (PARTITION BY id ORDER BY "at")
+      ) e
+      LEFT JOIN moves p ON p.src = '' AND p.status = e.prev
+      LEFT JOIN moves r ON r.src = COALESCE(p.dest, '') AND r.status = e.status''')
+    verdicts = dict(con.execute("SELECT verdict, count(*) FROM v GROUP BY ALL").fetchall())
+    final = dict(con.execute(f'''SELECT final, count(*) FROM (
+        SELECT id, arg_max(state, "at") FILTER (verdict IN {MOVING}) AS final FROM v GROUP BY id
+      ) GROUP BY ALL''').fetchall())
+    return verdicts, final
+
+def polars_job():
+    import polars as pl
+    moves = pl.DataFrame(MOVES, schema=["src", "status", "kind", "dest"], orient="row").lazy()
+    e = (
+        pl.scan_parquet(path)
+        .sort("id", "at")
+        .with_columns(
+            pl.col("status").shift(1).over("id").alias("prev"),
+            pl.col("event_id").shift(1).over("id").alias("prev_event"),
+        )
+    )
+    entry = moves.filter(pl.col("src") == "").select(
+        pl.col("status").alias("prev"), pl.col("dest").alias("before"))
+    v = (
+        e.join(entry, on="prev", how="left")
+        .with_columns(pl.col("before").fill_null(""))
+        .join(moves, left_on=["before", "status"], right_on=["src", "status"], how="left")
+        .with_columns(
+            pl.when(pl.col("kind").is_null()).then(pl.lit("unknown"))
+            .when(pl.col("event_id") == pl.col("prev_event")).then(pl.lit("repeated"))
+            .otherwise(pl.col("kind")).alias("verdict")
+        )
+        .select("id", "at", "verdict", "dest")
+        .collect()
+    )
+    verdicts = dict(v.group_by("verdict").len().iter_rows())
+    final = (
+        v.lazy().filter(pl.col("verdict").is_in(MOVING))
+        .group_by("id").agg(pl.col("dest").sort_by("at").last().alias("final"))
+        .group_by("final").len().collect()
+    )
+    return verdicts, dict(final.iter_rows())
+
+def pyspark_job():
+    from pyspark.sql import SparkSession, Window, functions as F
+    spark = SparkSession.builder.getOrCreate()
+    moves = spark.createDataFrame(MOVES, "src string, status string, kind string, dest string")
+    w = Window.partitionBy("id").orderBy("at")
+    e = (spark.read.parquet(path)
+         .withColumn("prev", F.lag("status").over(w))
+         .withColumn("prev_event", F.lag("event_id").over(w)))
+    entry = moves.where("src = ''").select(
+        F.col("status").alias("prev"), F.col("dest").alias("before"))
+    v = (e.join(F.broadcast(entry), "prev", "left")
+         .withColumn("before", F.coalesce("before", F.lit("")))
+         .join(F.broadcast(moves.withColumnRenamed("src", "before")), ["before", "status"], "left")
+         .withColumn("verdict", F.when(F.col("kind").isNull(), "unknown")
+                     .when(F.col("event_id") == F.col("prev_event"), "repeated")
+                     .otherwise(F.col("kind")))
+         .select("id", "at", "verdict", "dest").cache())
+    verdicts = {r[0]: r[1] for r in v.groupBy("verdict").count().collect()}
+    final = (v.where(F.col("verdict").isin(*MOVING)).groupBy("id")
+             .agg(F.max_by("dest", "at").alias("final")).groupBy("final").count().collect())
+    return verdicts, {r[0]: r[1] for r in final}
+
+if "spark" in job:  # the same session for both Spark jobs, started before the clock
+    import os
+    from pyspark.sql import SparkSession
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+     .config("spark.sql.session.timeZone", "UTC").getOrCreate().sparkContext.setLogLevel("OFF"))
 start = time.perf_counter()
-if engine == "floor":
-    from statemachine.audit.data import expand, register_events
-    from statemachine.audit.engines import connect
-    con = connect()
-    register_events(con, expand([path]), Columns())
-    con.execute("CREATE TEMP TABLE s AS SELECT * FROM events ORDER BY id, seq, ts, ord")
-    events = con.execute("SELECT count(*) FROM s").fetchall()[0][0]
-else:
-    events = audit(d, [path], Options(), engine=engine).events
+verdicts, final = {
+    "audit": lambda: audit_job("duckdb"),
+    "python audit": lambda: audit_job("python"),
+    "spark audit": lambda: audit_job("spark"),
+    "duckdb by hand": duckdb_job,
+    "polars by hand": polars_job,
+    "pyspark by hand": pyspark_job,
+}[job]()
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "events": events, "peak": peak}))
+print(json.dumps({"seconds": seconds, "peak": peak,
+    "verdicts": {k: n for k, n in verdicts.items() if n},
+    "final": {k or "(none)": n for k, n in final.items()}}))
 """
+)
 
 
-def generate(directory: Path, calls: int, name: str) -> dict[str, Path]:
+def generate(path: Path, sql: str, **values: Any) -> Path:
     import duckdb
 
-    con = duckdb.connect()
-    files = {}
-    for fmt, options in (("parquet", "(FORMAT parquet)"), ("csv", "(FORMAT csv, HEADER true)")):
-        path = directory / f"{name}.{fmt}"
-        if not path.exists():
-            con.execute(GENERATE.format(calls=calls, path=path, options=options))
-        files[fmt] = path
-    return files
+    if not path.exists():
+        duckdb.connect().execute(sql.format(path=path, **values))
+    return path
 
 
-def measure(engine: str, path: Path, repeats: int) -> dict[str, float]:
-    runs = []
+def once(job: str, path: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, job, str(path)], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"{job} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def rounds(jobs: list[str], path: Path, repeats: int) -> dict[str, dict[str, Any]]:
+    """Each job `repeats` times, interleaved; the median time, the largest peak, and the
+    results, which must agree with the first job's."""
+    runs: dict[str, list[dict[str, Any]]] = {job: [] for job in jobs}
     for _ in range(repeats):
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, engine, str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    seconds = statistics.median(r["seconds"] for r in runs)
+        for job in jobs:
+            runs[job].append(once(job, path))
+    first = runs[jobs[0]][0]
+    for job, results in runs.items():
+        for r in results:
+            if (r["verdicts"], r["final"]) != (first["verdicts"], first["final"]):
+                raise SystemExit(f"{job} disagrees with {jobs[0]}: {r} != {first}")
     return {
-        "seconds": seconds,
-        "events": runs[0]["events"],
-        "rate": runs[0]["events"] / seconds,
-        "peak": max(r["peak"] for r in runs),
+        job: {
+            "seconds": statistics.median(r["seconds"] for r in results),
+            "peak": max(r["peak"] for r in results),
+        }
+        for job, results in runs.items()
     }
+
+
+def table(title: str, measured: dict[str, dict[str, Any]], events: int, base: str) -> None:
+    print(f"\n{title}: {events:,} events")
+    print(f"{'job':18} {'median s':>9} {'events/s':>11} {'peak MB':>8} {'x ' + base:>14}")
+    for job, r in measured.items():
+        ratio = r["seconds"] / measured[base]["seconds"]
+        print(
+            f"{job:18} {r['seconds']:>9.2f} {events / r['seconds']:>11,.0f} "
+            f"{r['peak'] / 2**20:>8.0f} {ratio:>14.2f}"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--python-calls", type=int, default=100_000)
+    parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--spark", action="store_true", help="also time --engine spark (once)")
+    parser.add_argument("--spark", action="store_true", help="also Spark, local[2]")
+    parser.add_argument("--long", type=int, default=0, help="events of the long history")
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "bench_audit")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    full = generate(args.dir, args.calls, f"calls-{args.calls}")
-    sample = generate(args.dir, args.python_calls, f"calls-{args.python_calls}")
+    data = generate(args.dir / f"calls-{args.calls}.parquet", GENERATE, calls=args.calls)
+    import duckdb
+
+    events = duckdb.connect().execute(f"SELECT count(*) FROM '{data}'").fetchall()[0][0]
     print(f"generated in {time.perf_counter() - started:.0f} s under {args.dir}")
-    rows = []
-    for fmt in ("parquet", "csv"):
-        results = {
-            "duckdb": measure("duckdb", full[fmt], args.repeats),
-            "floor": measure("floor", full[fmt], args.repeats),
-            "python (sample)": measure("python", sample[fmt], 1),
-        }
-        if args.spark:
-            results["spark"] = measure("spark", full[fmt], 1)
-        for name, r in results.items():
-            rows.append((fmt, name, r))
-        duck, floor, py = results["duckdb"], results["floor"], results["python (sample)"]
-        rows.append(
-            (
-                fmt,
-                f"ratios: duckdb/python events/s {duck['rate'] / py['rate']:.1f}x (target >= 10x), "
-                f"duckdb/floor time {duck['seconds'] / floor['seconds']:.2f}x (target <= 3x)",
-                None,
-            )
-        )
+    jobs = ["audit", "duckdb by hand", "polars by hand"]
+    measured = rounds(jobs, data, args.repeats)
+    table("DuckDB", measured, events, "duckdb by hand")
     print(
-        f"{'format':8} {'engine':16} {'events':>11} {'seconds':>8} {'events/s':>11} {'peak MB':>8}"
+        f"audit / duckdb by hand {measured['audit']['seconds'] / measured[jobs[1]]['seconds']:.2f}x"
+        f" (target <= 1.0x), audit / polars "
+        f"{measured['audit']['seconds'] / measured[jobs[2]]['seconds']:.2f}x (target <= 1.5x)"
     )
-    for fmt, name, r in rows:
-        if r is None:
-            print(f"{fmt:8} {name}")
-            continue
-        print(
-            f"{fmt:8} {name:16} {r['events']:>11,} {r['seconds']:>8.2f} {r['rate']:>11,.0f} "
-            f"{r['peak'] / 2**20:>8.0f}"
-        )
+    if args.spark:
+        measured = rounds(["spark audit", "pyspark by hand"], data, args.repeats)
+        table("Spark local[2]", measured, events, "pyspark by hand")
+        ratio = measured["spark audit"]["seconds"] / measured["pyspark by hand"]["seconds"]
+        print(f"spark audit / pyspark by hand {ratio:.2f}x (target <= 1.5x)")
+    if args.long:
+        print(f"\nlong history: one entity, every event folded (us an event; x{args.long:,})")
+        engines = ["audit", "python audit"] + (["spark audit"] if args.spark else [])
+        for n in (args.long, 2 * args.long):
+            path = generate(args.dir / f"long-{n}.parquet", LONG, events=n)
+            found = rounds(engines, path, 1 if n > args.long else args.repeats)
+            print(
+                f"{n:>9,} events  "
+                + "  ".join(f"{job}: {r['seconds'] / n * 1e6:.1f}" for job, r in found.items())
+            )
     return 0
 
 

@@ -85,6 +85,31 @@ def log(seed: int, d: Definition, entities: int) -> list[dict[str, Any]]:
     return rows
 
 
+def long_log(seed: int, d: Definition, events: int) -> list[dict[str, Any]]:
+    """One entity's `events` events: a walk of the graph that starts again at an entry when
+    it ends, with repeats, injected statuses and key parts that come and go, so the whole
+    history is folded event by event."""
+    rng = random.Random(seed)
+    graph = graph_of(d)
+    values = [*d.states, "bogus"]
+    state = rng.choice(graph.entries)
+    rows: list[dict[str, Any]] = []
+    for i in range(events):
+        status = state if rng.random() < 0.9 else rng.choice(values)
+        rows.append(
+            {
+                "id": "long",
+                "status": status,
+                "seq": i // 3 if rng.random() < 0.8 else None,
+                "at": T0 + timedelta(seconds=i // 2) if rng.random() < 0.9 else None,
+                "event_id": f"l{i - rng.randint(0, 1)}" if rng.random() < 0.9 else None,
+            }
+        )
+        nexts = graph.successors[state]
+        state = rng.choice(nexts) if nexts and rng.random() < 0.7 else rng.choice(graph.entries)
+    return rows
+
+
 def write(path: Path, rows: list[dict[str, Any]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, ["id", "status", "seq", "at", "event_id"])
@@ -121,6 +146,48 @@ def test_python_and_duckdb_agree(tmp_path: Path, seed: int, machine: str, entiti
     assert results(d, data, "python", out) == results(d, data, "duckdb", out)
 
 
+@pytest.mark.parametrize("machine", ["dialnexa.call", "kaleyra.call"])
+def test_long_histories_agree(tmp_path: Path, machine: str) -> None:
+    """Histories of thousands of events, all folded: DuckDB folds them in batches."""
+    d = definition(machine)
+    rows = long_log(3, d, 5000) + log(5, d, 30)
+    data = write(tmp_path / "log.csv", rows)
+    assert results(d, data, "python", tmp_path) == results(d, data, "duckdb", tmp_path)
+
+
+@given(cuts=st.lists(st.integers(1, 40), min_size=1, max_size=30))
+@settings(max_examples=30, deadline=None)
+def test_the_fold_does_not_depend_on_where_batches_end(cuts: list[int]) -> None:
+    """An entity split over several batches is held until its end: any cut gives the rows
+    of one whole batch."""
+    import pyarrow as pa
+
+    from statemachine.audit.fold import FOLD_INPUT, fold
+
+    d = definition("dialnexa.call")
+    rows = sorted(
+        (
+            {**row, "id": f"{n % 3}", "ord": n, "ts": row["at"]}
+            for n, row in enumerate(long_log(1, d, 60) + log(2, d, 8))
+        ),
+        key=lambda r: (r["id"], r["seq"] is None, r["seq"] or 0, r["ts"] is None,
+                       r["ts"] or T0, r["ord"]),
+    )  # fmt: skip
+    table = pa.Table.from_pylist(
+        [{c: r[c] for c in FOLD_INPUT} for r in rows],
+        pa.schema([("id", pa.string()), ("ord", pa.int64()), ("status", pa.string()),
+                   ("seq", pa.int64()), ("ts", pa.timestamp("us")), ("event_id", pa.string())]),
+    )  # fmt: skip
+    whole = pa.Table.from_batches(list(fold(d, table.to_batches())))
+    batches, start = [], 0
+    for cut in [*cuts, len(rows)]:
+        batches.append(table.slice(start, cut).to_batches()[0] if start < len(rows) else None)
+        start += cut
+    pieces = pa.Table.from_batches(list(fold(d, [b for b in batches if b is not None])))
+    assert pieces.equals(whole)
+    assert whole.num_rows == len(rows)
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     try:
@@ -139,7 +206,8 @@ def spark() -> Iterator[Any]:
 
 
 def test_spark_agrees(spark: Any, tmp_path: Path) -> None:
-    """One log (Spark local start-up is slow): Kaleyra, whose steps are mostly unreported."""
+    """One log (Spark local start-up is slow): Kaleyra, whose steps are mostly unreported,
+    and one long history; the doubted entities are folded on the executors."""
     d = definition("kaleyra.call")
-    data = write(tmp_path / "log.csv", log(7, d, 40))
+    data = write(tmp_path / "log.csv", log(7, d, 40) + long_log(9, d, 3000))
     assert results(d, data, "spark", tmp_path) == results(d, data, "python", tmp_path)

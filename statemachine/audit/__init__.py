@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from statemachine.audit.data import Columns, InputError, expand
 from statemachine.audit.engines import ENGINES, run
-from statemachine.audit.options import Options, Outputs
 from statemachine.audit.html import render_html
+from statemachine.audit.options import Options, Outputs
 from statemachine.audit.report import Report, Transition
 from statemachine.model.definition import Definition
 

@@ -52,7 +52,7 @@ def _fold_into(
 
     store = con.cursor()
     schema = verdict_schema()
-    empty = pa.Table.from_batches([], schema=schema)
+    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - DuckDB reads it by name
     store.execute(f"CREATE TABLE {table} AS SELECT * FROM empty")
     reader = con.sql(
         f"SELECT {', '.join(FOLD_INPUT)} FROM ({events}) e ORDER BY id, {HISTORY_ORDER}"
@@ -110,7 +110,7 @@ def _python(
                 entity[2], entity[3] = after, ts
             if ts is not None and (latest is None or ts > latest):
                 latest = ts
-    con.execute(f"CREATE TEMP VIEW verdicts AS SELECT * FROM verdicts_folded")
+    con.execute("CREATE TEMP VIEW verdicts AS SELECT * FROM verdicts_folded")
     as_of = _as_of(options, latest)
     limits = options.limits(definition)
     entities: dict[str, list[Any]] = {name: [] for name in ENTITY_COLUMNS}
@@ -128,7 +128,7 @@ def _python(
         ):
             entities[name].append(value)
     types = {"events": pa.int64(), "entered": pa.timestamp("us"), "stuck": pa.bool_()}
-    rows = pa.table(
+    rows = pa.table(  # noqa: F841 - DuckDB reads it by name
         {name: pa.array(values, types.get(name, pa.string())) for name, values in entities.items()}
     )
     con.execute("CREATE TEMP TABLE entities AS SELECT * FROM rows")

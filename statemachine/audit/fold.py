@@ -37,7 +37,6 @@ def verdict_schema() -> pa.Schema:
 def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """The rows of `audit_sql` for the events in `batches` (the columns of `FOLD_INPUT`,
     sorted), as the runtime's replay gives them."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     lifecycle = Lifecycle(definition, structural=True)

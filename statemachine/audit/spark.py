@@ -45,10 +45,10 @@ def session() -> SparkSession:
         raise InputError(
             "--engine spark needs PySpark: pip install 'statemachine[spark]'"
         ) from None
-    from pyspark import SparkConf
-
     builder = SparkSession.builder.appName("statemachine audit")
-    if not SparkConf().contains("spark.master"):  # spark-submit sets it; a plain run does not
+    # spark-submit starts this process from its own JVM (whose port it passes down) with the
+    # master set there; a plain run has neither
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
         builder = builder.master("local[*]")
         # the workers fold with this package: they run this interpreter unless told otherwise
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -44,11 +44,11 @@ from statemachine.runtime.streams import DEFAULT_POLICY, Action
 
 __all__ = [
     "DIALECTS",
+    "HISTORY_ORDER",
     "MOVING",
     "VERDICT_COLUMNS",
     "audit_sql",
     "audit_steps",
-    "HISTORY_ORDER",
     "entities_sql",
     "judged_sql",
     "literal",

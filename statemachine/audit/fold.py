@@ -37,16 +37,17 @@ def verdict_schema() -> pa.Schema:
 def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """The rows of `audit_sql` for the events in `batches` (the columns of `FOLD_INPUT`,
     sorted), as the runtime's replay gives them."""
-    import pyarrow.compute as pc
 
     lifecycle = Lifecycle(definition, structural=True)
     held: list[pa.RecordBatch] = []
     for batch in batches:
         if not batch.num_rows:
             continue
-        ids = batch.column("id")
         # the rows of the batch's last entity may go on in the next batch
-        tail = batch.num_rows - pc.sum(pc.equal(ids, ids[-1])).as_py()
+        ids = batch.column("id").to_pylist()
+        tail = len(ids) - 1
+        while tail and ids[tail - 1] == ids[-1]:
+            tail -= 1
         if tail:
             yield _replayed(lifecycle, [*held, batch.slice(0, tail)])
             held = []

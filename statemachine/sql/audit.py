@@ -120,20 +120,26 @@ def _order(e: str, last: str) -> str:
     )
 
 
-def _judged(r: str, e: str, last: str) -> tuple[str, str]:
-    """SQL: the verdict of event `e` given relation row `r` and the last kept key, and
-    whether the event is kept: it moves the entity, or confirms its status with a newer key
-    (a repeat that is not the last kept event again)."""
-    order = _order(e, last)
-    again = f"({e}.event_id IS NOT NULL AND {e}.event_id = {last}_event_id)"
-    verdict = (
-        f"CASE WHEN {r}.kind IS NULL THEN 'unknown' WHEN {again} THEN 'repeated' "
+def _again(e: str, last: str) -> str:
+    """SQL: event `e` is the last kept event again (the same event id)."""
+    return f"({e}.event_id IS NOT NULL AND {e}.event_id = {last}_event_id)"
+
+
+def _verdict(kind: str, order: str, again: str) -> str:
+    """SQL: the verdict of an event given its relation row's `kind`, its key's `order`
+    against the last kept key (`_order`) and whether it is the last kept event `again`."""
+    return (
+        f"CASE WHEN {kind} IS NULL THEN 'unknown' WHEN {again} THEN 'repeated' "
         f"WHEN {order} < 0 THEN 'stale' "
-        f"WHEN {order} > 0 AND {r}.kind = 'ambiguous' THEN 'skipped' ELSE {r}.kind END"
+        f"WHEN {order} > 0 AND {kind} = 'ambiguous' THEN 'skipped' ELSE {kind} END"
     )
-    confirms = f"({r}.kind = 'repeated' AND NOT COALESCE({again}, FALSE) AND {order} > 0)"
-    kept = f"({verdict} IN ({_MOVING_LIST}) OR {confirms})"
-    return verdict, kept
+
+
+def _kept(verdict: str, kind: str, order: str, again: str) -> str:
+    """SQL: the event (judged `verdict`) is kept: it moves the entity, or confirms its
+    status with a newer key (a repeat that is not the last kept event again)."""
+    confirms = f"({kind} = 'repeated' AND NOT COALESCE({again}, FALSE) AND {order} > 0)"
+    return f"({verdict} IN ({_MOVING_LIST}) OR {confirms})"
 
 
 #: the output columns that are the event's own (the fold carries them along)
@@ -156,7 +162,6 @@ def _checked(dialect: str) -> None:
 def _judged_step() -> str:
     """The `judged` step over `events` and `relation`: one sorted pass (a row number and the
     previous event's status and key), every event judged against the event before it."""
-    naive, naive_kept = _judged("r", "e", "e.prev")
     window = f"PARTITION BY id ORDER BY {HISTORY_ORDER}"
     # the previous event's key is the last kept key while every event so far was kept and
     # every key part is on all of the entity's events or on none (the runtime keeps a part an
@@ -164,26 +169,30 @@ def _judged_step() -> str:
     changes = " OR ".join(
         f"(e.prev_{part} IS NULL) <> (e.{part} IS NULL)" for part in ("seq", "ts", "event_id")
     )
+    # each step computes its columns once for the next (the verdict is read three times)
+    kept = _kept("verdict", "kind", "cmp", "again")
     return f"""SELECT id, ord, rn, status, seq, ts, event_id, verdict, before,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END AS after,
-    state, missing, through, doubt
+    state, missing, through, NOT COALESCE({kept}, FALSE) OR changes AS doubt
   FROM (
-    SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id,
-      {naive} AS verdict, NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
-      COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
-      NOT COALESCE({naive_kept}, FALSE)
-        OR (e.prev_status IS NOT NULL AND ({changes})) AS doubt
-    FROM (
-      SELECT id, ord, status, seq, ts, event_id,
-        row_number() OVER ({window}) AS rn,
-        lag(status) OVER ({window}) AS prev_status,
-        lag(seq) OVER ({window}) AS prev_seq,
-        lag(ts) OVER ({window}) AS prev_ts,
-        lag(event_id) OVER ({window}) AS prev_event_id
-      FROM events
-    ) e
-    LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
-    LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
+    SELECT *, {_verdict("kind", "cmp", "again")} AS verdict FROM (
+      SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, r.kind,
+        {_order("e", "e.prev")} AS cmp, {_again("e", "e.prev")} AS again,
+        NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
+        COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
+        e.prev_status IS NOT NULL AND ({changes}) AS changes
+      FROM (
+        SELECT id, ord, status, seq, ts, event_id,
+          row_number() OVER ({window}) AS rn,
+          lag(status) OVER ({window}) AS prev_status,
+          lag(seq) OVER ({window}) AS prev_seq,
+          lag(ts) OVER ({window}) AS prev_ts,
+          lag(event_id) OVER ({window}) AS prev_event_id
+        FROM events
+      ) e
+      LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
+      LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
+    ) k
   ) j"""
 
 
@@ -199,7 +208,9 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
     """The audit as named steps, each a query over the ones before it and `events`; the last
     (`verdicts`) gives the rows of `audit_sql`. The `fold` step is recursive."""
     _checked(dialect)
-    folded, kept = _judged("r", "e", "f.last")
+    order, again = _order("e", "f.last"), _again("e", "f.last")
+    folded = _verdict("r.kind", order, again)
+    kept = _kept(folded, "r.kind", order, again)
     fold = f"""SELECT {_own()}, verdict, before, state, missing, through,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN state END AS current,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN seq END AS last_seq,

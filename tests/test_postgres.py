@@ -3,8 +3,8 @@ gives every write of the status column the runtime's verdict, whichever program 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import os
 import random
 import threading
 from collections.abc import Iterator
@@ -17,24 +17,15 @@ import pytest
 from statemachine.graph import Kind, graph_of, rows
 from statemachine.graph.paths import covering_histories, shortest_histories
 from statemachine.io.registry import bundled_dir, load_registry
-from statemachine.runtime import definition
-from statemachine.runtime.streams import DEFAULT_POLICY, Action, classify
+from statemachine.runtime import definition, lifecycle
+from statemachine.runtime.streams import DEFAULT_POLICY, Action, Event, Verdict, classify
+from statemachine.sql.deliver import Delivery
 from statemachine.sql.postgres import SQLSTATE, enforce_sql, quote_ident
 from tests import pgserver
 from tests.callbacks import Callback, deliveries, log_changes, replayed
 from tests.conftest import run_cli
 
 MACHINES = sorted(load_registry([bundled_dir()]).machines)
-
-
-@pytest.fixture(scope="session")
-def server() -> Iterator[pgserver.Server]:
-    if pgserver.find_bindir() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(pgserver.MISSING)
-        pytest.skip(pgserver.MISSING)
-    with pgserver.running() as running:
-        yield running
 
 
 @pytest.fixture
@@ -484,3 +475,40 @@ def test_eight_upserting_writers_on_shuffled_callbacks_end_at_each_final_status(
     held = dict(db.execute("SELECT id, status FROM upserted").fetchall())
     assert held == sent.finals
     assert replayed(db, d, "upserted") == held
+
+
+@pytest.mark.parametrize("style", ["sync", "async"])
+def test_the_delivery_helper_returns_the_runtimes_verdict(
+    server: pgserver.Server, db: Conn, style: str
+) -> None:
+    d = definition("dialnexa.call")
+    table = f"delivered {style}"
+    db.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    db.execute(f"CREATE TABLE {quote_ident(table)} (id text PRIMARY KEY, status text, seq int)")
+    db.execute(enforce_sql(d, table, seq="seq"))
+    sent = deliveries(d, 60, random.Random(3), window=6)
+    callbacks = [*sent.first, *sent.after]
+    delivery = Delivery(d, table)
+    if style == "sync":
+        got = [delivery.apply(db, c.call, c.status, seq=c.seq) for c in callbacks]
+    else:
+
+        async def deliver() -> list[Verdict]:
+            async with await psycopg.AsyncConnection.connect(
+                server.conninfo, autocommit=True
+            ) as conn:
+                return [
+                    await delivery.apply_async(conn, c.call, c.status, seq=c.seq) for c in callbacks
+                ]
+
+        got = asyncio.run(deliver())
+    events = [Event(c.call, c.status, seq=c.seq) for c in callbacks]
+    expected = [verdict for _, verdict in lifecycle(d).replay(events)]
+    fields = ("kind", "status", "before", "after", "skipped", "through")
+    assert [[getattr(v, f) for f in fields] for v in got] == [
+        [getattr(v, f) for f in fields] for v in expected
+    ]
+    assert all(v.message for v in got)
+    assert {v.kind for v in got} >= {Kind.APPLIED, Kind.SKIPPED, Kind.STALE, Kind.UNKNOWN}
+    held = dict(db.execute(f"SELECT id, status FROM {quote_ident(table)}").fetchall())
+    assert held == sent.finals

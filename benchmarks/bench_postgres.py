@@ -1,14 +1,16 @@
-"""PostgreSQL enforcement benchmark: the trigger's cost per UPDATE, side by side in one run.
+"""PostgreSQL enforcement benchmark: the triggers' cost per write, side by side in one run.
 
     python benchmarks/bench_postgres.py [--rows N] [--repeats N]
 
 Starts a throw-away server (as the tests do), creates two identical `call_logs` tables, one
-enforcing `dialnexa.call` (with a `seq` ordering key), and moves every row `created -> sent`
-in both, alternating, `--repeats` times: one UPDATE per row from a psycopg loop (what a
-webhook handler does), and one UPDATE of all rows (the server's own cost, no round trips).
-Prints the medians in microseconds per row and the ratio. Target (issue 15): <= 1.5x for
-the per-row loop. The server runs with fsync off, so the ratio is not hidden behind disk
-flushes.
+enforcing `dialnexa.call` (with a `seq` ordering key), and writes the same rows into both,
+alternating, `--repeats` times: one UPDATE per row from a psycopg loop (what a webhook
+handler does), one UPDATE of all rows (the server's own cost, no round trips), one upsert
+(`INSERT ... ON CONFLICT (id) DO UPDATE`) per row, and a COPY of every row into the emptied
+table (new calls first seen at `sent`: skipped past `created`). Prints the medians in
+microseconds per row and the ratio. Targets: <= 1.5x for the per-row UPDATE (issue 15) and
+upsert, <= 2x for COPY (issue 20). The server runs with fsync off, so the ratio is not
+hidden behind disk flushes.
 """
 
 from __future__ import annotations
@@ -54,6 +56,32 @@ def set_based(conn: Conn, table: str, rows: int) -> float:
     return (time.perf_counter() - start) / rows * 1e6
 
 
+def upsert(conn: Conn, table: str, rows: int) -> float:
+    """Microseconds per single-row upsert onto an existing row from a client loop."""
+    query = (
+        f"INSERT INTO {table} (id, status, seq) VALUES (%s, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"
+    )
+    start = time.perf_counter()
+    for row in range(rows):
+        conn.execute(query, (row, "sent", 2))
+    return (time.perf_counter() - start) / rows * 1e6
+
+
+def empty(conn: Conn, table: str, rows: int) -> None:
+    conn.execute(f"TRUNCATE {table}")
+    conn.execute(f"VACUUM ANALYZE {table}")
+
+
+def copy(conn: Conn, table: str, rows: int) -> float:
+    """Microseconds per row of a COPY of every row (text format, from memory)."""
+    data = "".join(f"{row}\tsent\t2\n" for row in range(rows)).encode()
+    start = time.perf_counter()
+    with conn.cursor().copy(f"COPY {table} (id, status, seq) FROM STDIN") as out:
+        out.write(data)
+    return (time.perf_counter() - start) / rows * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5000)
@@ -71,22 +99,25 @@ def main() -> int:
                 f"SELECT g, 'created', 1 FROM generate_series(0, {args.rows - 1}) AS g"
             )
         conn.execute(enforce_sql(d, "enforced", seq="seq"))
-        ways: dict[str, Callable[[Conn, str, int], float]] = {
-            "one UPDATE per row (psycopg loop)": per_row,
-            "one UPDATE of all rows": set_based,
+        Way = tuple[Callable[[Conn, str, int], None], Callable[[Conn, str, int], float]]
+        ways: dict[str, Way] = {
+            "one UPDATE per row (psycopg loop)": (reset, per_row),
+            "one UPDATE of all rows": (reset, set_based),
+            "one upsert per row (psycopg loop)": (reset, upsert),
+            "COPY of all rows into an empty table": (empty, copy),
         }
         print(f"PostgreSQL {conn.info.server_version}, {args.rows} rows, {args.repeats} repeats")
-        print(f"{'workload':36} {'plain us/row':>13} {'enforced us/row':>16} {'ratio':>6}")
-        for label, way in ways.items():
+        print(f"{'workload':38} {'plain us/row':>13} {'enforced us/row':>16} {'ratio':>6}")
+        for label, (prepare, way) in ways.items():
             times: dict[str, list[float]] = {"plain": [], "enforced": []}
             for _ in range(args.repeats):
                 for table in times:
-                    reset(conn, table, args.rows)
+                    prepare(conn, table, args.rows)
                     times[table].append(way(conn, table, args.rows))
             statuses = conn.execute("SELECT DISTINCT status FROM enforced").fetchall()
             assert statuses == [("sent",)], statuses  # the trigger applied every move
             plain, enforced = (statistics.median(times[t]) for t in ("plain", "enforced"))
-            print(f"{label:36} {plain:13.1f} {enforced:16.1f} {enforced / plain:5.2f}x")
+            print(f"{label:38} {plain:13.1f} {enforced:16.1f} {enforced / plain:5.2f}x")
     return 0
 
 

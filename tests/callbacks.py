@@ -22,7 +22,15 @@ from statemachine.runtime import lifecycle
 from statemachine.runtime.streams import Event, classify
 from statemachine.sql.postgres import quote_ident
 
-__all__ = ["Callback", "Conn", "Deliveries", "deliveries", "log_changes", "replayed"]
+__all__ = [
+    "Callback",
+    "Conn",
+    "Deliveries",
+    "deliveries",
+    "interleaved",
+    "log_changes",
+    "replayed",
+]
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -76,6 +84,12 @@ def deliveries(
             after.append(Callback(call, rnd.choice(refused), len(statuses) + 1, "impossible"))
     rnd.shuffle(after)
     return Deliveries([c for _, c in sorted(timed, key=lambda p: p[0])], after, finals)
+
+
+def interleaved(*sent: Deliveries) -> list[Callback]:
+    """Several providers' first callbacks interleaved, each keeping its own (shuffled) order."""
+    timed = [(i / len(s.first), c) for s in sent for i, c in enumerate(s.first)]
+    return [c for _, c in sorted(timed, key=lambda p: p[0])]
 
 
 def log_changes(conn: Conn, table: str, column: str = "status") -> None:

@@ -78,7 +78,7 @@ def handler(
     async def handle(request: Request) -> Response:
         try:
             call, status, seq, at = await read(request)
-        except (KeyError, ValueError, TypeError) as err:
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
             return PlainTextResponse(f"bad callback: {err!r}", status_code=400)
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = request.app.state.pool
         async with pool.connection() as conn:
@@ -118,7 +118,7 @@ async def health(request: Request) -> Response:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # one pool per worker process: a connection serves one callback at a time
     pool = AsyncConnectionPool(
-        os.environ["DATABASE_URL"], min_size=2, max_size=16, kwargs={"autocommit": True}, open=False
+        os.environ["DATABASE_URL"], min_size=8, max_size=8, kwargs={"autocommit": True}, open=False
     )
     await pool.open(wait=True)
     app.state.pool = pool

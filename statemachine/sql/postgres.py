@@ -4,7 +4,7 @@ The DDL makes the server itself give every write of the status column the verdic
 runtime gives it, whichever program writes: the machine's schema holds the whole verdict
 relation as a table (`verdicts`), `classify` (held and written status, and how their
 ordering keys compare -> kind, before, after) and, per table, the trigger function and
-`apply_<table>` (the verdict back instead of an error).
+`apply_<table>` (the verdict back instead of an error; it creates a new entity's row).
 
 What each verdict does is the runtime's `DEFAULT_POLICY`: a status it applies is stored as
 the state it means (an alias is stored as its state); an ignored `repeated` keeps the stored

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -90,14 +90,25 @@ class Posted:
     seconds: float
 
 
+#: connections per httpx client: one client's pool slows down as its connections grow (its
+#: requests wait on each other in the pool), so the load comes from several small clients
+PER_CLIENT = 4
+
+
 async def _post_all(url: str, phases: list[list[Callback]], in_flight: int) -> Posted:
     answers: list[tuple[Callback, int, float]] = []
     busy, most = 0, 0
-    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    limits = httpx.Limits(max_connections=PER_CLIENT, max_keepalive_connections=PER_CLIENT)
     start = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, limits=limits, timeout=60)
+            )
+            for _ in range(-(-in_flight // PER_CLIENT))
+        ]
 
-        async def worker(queue: Iterator[Callback]) -> None:
+        async def worker(client: httpx.AsyncClient, queue: Iterator[Callback]) -> None:
             nonlocal busy, most
             for callback in queue:
                 path, payload = _request(callback)
@@ -110,7 +121,9 @@ async def _post_all(url: str, phases: list[list[Callback]], in_flight: int) -> P
 
         for phase in phases:  # the next once the whole phase is answered
             queue = iter(phase)
-            await asyncio.gather(*(worker(queue) for _ in range(in_flight)))
+            await asyncio.gather(
+                *(worker(clients[n % len(clients)], queue) for n in range(in_flight))
+            )
     return Posted(answers, most, time.perf_counter() - start)
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psycopg
 
 from statemachine.runtime import definition
@@ -41,6 +42,9 @@ def test_many_workers_store_every_call_at_its_final_status(
     log = tmp_path / "service.log"
     with serving("app:app", SERVICE, env, log) as url:
         posted = post_all(url, [first, after], in_flight=48)
+        # a callback without its fields is a bad request, not a verdict
+        missing = httpx.post(f"{url}/twilio/call", data={"CallSid": "CA1"})
+        assert (missing.status_code, missing.text) == (400, "bad callback: KeyError('CallStatus')")
     # callbacks of one call reached different workers at once
     assert posted.most >= 32
     assert len(posted.answers) == len(first) + len(after)

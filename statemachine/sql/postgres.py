@@ -315,41 +315,56 @@ END
     sets = "".join(f", {k} = coalesce(${i}, t.{k})" for i, k in numbered)
     given = "".join(f", {k}" for _, k in numbered)
     given_values = "".join(f", ${i}" for i, _ in numbered)
+    relation = f"{schema}.relation()"
+    judge_held = _decide(relation, "held.status", "$2", "newer", applies).replace(
+        "\n", "\n        "
+    )
+    judge_new = _decide(relation, "NULL", "$2", "0", applies).replace("\n", "\n    ")
     apply_body = f"""
 #variable_conflict use_variable
 DECLARE
     held record;
     newer integer;
+    found jsonb;  -- the relation's entry (this hides FOUND: row counts say what was found)
+    done integer;
 BEGIN
     LOOP
         SELECT t.{col} AS status{held_keys} INTO held FROM {tbl} AS t WHERE t.{row_id} = $1
             FOR UPDATE;
-        IF FOUND THEN
+        GET DIAGNOSTICS done = ROW_COUNT;
+        IF done > 0 THEN
             newer := {compare};
-            SELECT * INTO kind, before, after, missing, through
-                FROM {schema}.classify(held.status, $2, newer);
+            {judge_held}
+            before := held.status;
+            after := coalesce(found ->> 1, held.status);
             -- a repeat with a newer key confirms the status as of that key (the runtime
             -- keeps the newer key)
             IF kind IN ({applies}) OR (kind = 'repeated' AND newer > 0) THEN
                 UPDATE {tbl} AS t SET {col} = after{sets} WHERE t.{row_id} = $1;
             END IF;
-            RETURN NEXT;
-            RETURN;
+            EXIT;
         END IF;
         -- a new entity: stored only when the runtime would apply it
-        SELECT * INTO kind, before, after, missing, through FROM {schema}.classify(NULL, $2);
-        IF kind NOT IN ({applies}) THEN
-            RETURN NEXT;
-            RETURN;
-        END IF;
+        {judge_new}
+        before := NULL;
+        after := found ->> 1;
+        EXIT WHEN kind NOT IN ({applies});
         INSERT INTO {tbl} ({row_id}, {col}{given}) VALUES ($1, after{given_values})
             ON CONFLICT DO NOTHING;
-        IF FOUND THEN
-            RETURN NEXT;
-            RETURN;
-        END IF;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        EXIT WHEN done > 0;
         -- another writer created the row meanwhile: judge the status against its row
     END LOOP;
+    -- most moves pass or miss nothing: no query to unpack an empty list
+    missing := CASE WHEN found -> 2 = '[]' OR found IS NULL THEN '{{}}'::text[] END;
+    IF missing IS NULL THEN
+        missing := ARRAY(SELECT jsonb_array_elements_text(found -> 2));
+    END IF;
+    through := CASE WHEN found -> 3 = '[]' OR found IS NULL THEN '{{}}'::text[] END;
+    IF through IS NULL THEN
+        through := ARRAY(SELECT jsonb_array_elements_text(found -> 3));
+    END IF;
+    RETURN NEXT;
 END
 """
     header = (

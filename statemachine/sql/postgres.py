@@ -80,7 +80,10 @@ def quote_literal(value: str) -> str:
 
 
 def _array(values: Iterable[str]) -> str:
-    return f"ARRAY[{', '.join(quote_literal(v) for v in values)}]::text[]"
+    """A text[] constant: one literal, which the parser turns into a constant once (an
+    ARRAY[...] constructor would build the array again for every row a trigger sees)."""
+    elements = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return quote_literal("{" + ",".join(elements) + "}") + "::text[]"
 
 
 def _dollar(body: str) -> str:

@@ -6,7 +6,8 @@ Starts a throw-away server (as the tests do), creates two identical `call_logs` 
 enforcing `dialnexa.call` (with a `seq` ordering key), and writes the same rows into both,
 alternating, `--repeats` times: one UPDATE per row from a psycopg loop (what a webhook
 handler does), one UPDATE of all rows (the server's own cost, no round trips), one upsert
-(`INSERT ... ON CONFLICT (id) DO UPDATE`) per row, and a COPY of every row into the emptied
+(`INSERT ... ON CONFLICT (id) DO UPDATE`) per row, the helper's `Delivery.apply` per row (on
+the enforced table, against the plain upsert), and a COPY of every row into the emptied
 table (new calls first seen at `sent`: skipped past `created`). Prints the medians in
 microseconds per row and the ratio. Targets: <= 1.5x for the per-row UPDATE (issue 15) and
 upsert, <= 2x for COPY (issue 20). The server runs with fsync off, so the ratio is not
@@ -27,6 +28,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.pgserver
 
 from statemachine.runtime import definition
+from statemachine.sql.deliver import Delivery
 from statemachine.sql.postgres import enforce_sql
 from tests.pgserver import running
 
@@ -65,6 +67,18 @@ def upsert(conn: Conn, table: str, ids: range) -> float:
     start = time.perf_counter()
     for row in ids:
         conn.execute(query, (row, "sent", 2))
+    return time.perf_counter() - start
+
+
+def delivered(conn: Conn, table: str, ids: range) -> float:
+    """Seconds for one `Delivery.apply` per row on the enforced table (one round trip that
+    judges and writes, the verdict back), one plain upsert per row on the plain one."""
+    if table == "plain":
+        return upsert(conn, table, ids)
+    delivery = Delivery(definition("dialnexa.call"), table)
+    start = time.perf_counter()
+    for row in ids:
+        delivery.apply(conn, row, "sent", seq=2)
     return time.perf_counter() - start
 
 
@@ -110,6 +124,7 @@ def main() -> int:
             "one UPDATE per row (psycopg loop)": (reset, per_row, True),
             "one UPDATE of all rows": (reset, set_based, False),
             "one upsert per row (psycopg loop)": (reset, upsert, True),
+            "Delivery.apply per row, against upsert": (reset, delivered, True),
             "COPY of all rows into an empty table": (empty, copy, False),
         }
         print(f"PostgreSQL {conn.info.server_version}, {args.rows} rows, {args.repeats} repeats")

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: the stable SQLSTATE of a verdict that fails (class SM: not used by PostgreSQL); the
-#: default policy fails `illegal` (and an INSERT that does not start a history) and `unknown`
+#: default policy fails `illegal` and `unknown`
 SQLSTATE = {
     Kind.ILLEGAL: "SM001",
     Kind.UNKNOWN: "SM002",

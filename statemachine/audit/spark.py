@@ -61,6 +61,9 @@ def session() -> SparkSession:
     # AQE coalesces the shuffles to the data's size, and broadcasts the few doubted ids
     spark.conf.set("spark.sql.adaptive.enabled", "true")
     spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")
+    # ... in the cached relations too (without it each scan of them runs a task per shuffle
+    # partition, 200 by default, however small the data)
+    spark.conf.set("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
     spark.sparkContext.setLogLevel("OFF")
     return spark
 
@@ -135,10 +138,12 @@ def _verdicts(spark: SparkSession, definition: Definition) -> DataFrame:
     # the fold's types: Arrow's int64 for the row number that Spark's row_number gives as int
     judged = judged.withColumn("rn", F.col("rn").cast("bigint"))
     schema = judged.select(*VERDICT_COLUMNS).schema
+    # the doubted entities are few: one partition per core, not one per shuffle partition
+    # (each partition starts a Python task)
     folded = (
         judged.join(doubted, "id", "left_semi")
         .select(*FOLD_INPUT)
-        .repartition("id")
+        .repartition(spark.sparkContext.defaultParallelism, "id")
         .sortWithinPartitions(
             "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
         )
@@ -185,9 +190,17 @@ def run_spark(
 def _export(spark: SparkSession, outputs: Outputs) -> None:
     """Write the requested files here: Spark's rows collected as Arrow, written by DuckDB."""
     import duckdb
+    import pyarrow as pa
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     for path, sql in exports(outputs):
-        collected = spark.sql(sql).toArrow()  # noqa: F841 - DuckDB reads it by name
+        rows = spark.sql(sql).toArrow()
+        # Spark's times carry the session's zone (UTC); the files hold naive UTC times
+        naive = [
+            f.with_type(pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) else f
+            for f in rows.schema
+        ]
+        con.register("collected", rows.cast(pa.schema(naive)))
         copy_to(con, "SELECT * FROM collected", path)
+        con.unregister("collected")

@@ -149,7 +149,7 @@ def rule_unknown_mapping(ctx: Context) -> Iterator[Finding]:
     `counts` and `matches` (the labels of its children's final statuses), the machine's own
     for `field_fits` and `decides`."""
     for c, child_name in _rules(ctx.definition):
-        owner = ctx.definition if c.kind in OWN else ctx.machine(child_name or '')
+        owner = ctx.definition if c.kind in OWN else ctx.machine(child_name or "")
         if c.mapping is None or owner is None or c.mapping in owner.mappings:
             continue
         yield rule_unknown_mapping.at(

@@ -34,10 +34,23 @@ _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 Key = tuple[int | None, datetime | None, str | None]
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """An event time as timezone-aware UTC; a naive time is taken to be UTC."""
+def utc(value: datetime | str | None, name: str = "at") -> datetime | None:
+    """An event time as timezone-aware UTC, from a datetime or ISO 8601 text
+    (`2025-06-02T08:00:20Z`); a naive time is taken to be UTC. Raises `TypeError` naming
+    parameter `name` for any other type, `ValueError` for text that is no ISO 8601 time."""
     if value is None:
         return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"{name} must be an ISO 8601 time such as 2025-06-02T08:00:20Z, not {value!r}"
+            ) from None
+    elif not isinstance(value, datetime):
+        raise TypeError(
+            f"{name} must be a datetime or ISO 8601 text, not {type(value).__name__} {value!r}"
+        )
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

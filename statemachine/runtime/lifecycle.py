@@ -506,7 +506,7 @@ class Lifecycle:
         obj: Any,
         status: str,
         seq: int | None = None,
-        at: datetime | None = None,
+        at: datetime | str | None = None,
         event_id: str | None = None,
         expected: str | None = None,
         object_id: object = None,
@@ -517,9 +517,9 @@ class Lifecycle:
         """Decide on one delivery of `status` for `obj` (an object or a dict row) and act as
         `policy` says, atomically across the process (the lock of `advance`); returns the
         verdict, raises `streams.Rejected` (carrying it) where the policy raises. The last
-        applied ordering key (`seq`, `at`, `event_id`) is kept in `obj`'s `key_field` when
-        given (a part an event does not carry is kept from the key before: see
-        `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
+        applied ordering key (`seq`, `at`: a datetime or ISO 8601 text, `event_id`) is kept
+        in `obj`'s `key_field` when given (a part an event does not carry is kept from the key
+        before: see `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
         run as in `advance`, with `data` as their keyword arguments. Unlike `advance`, guard
         data is one mapping rather than `**data`: a misspelt `seq=` or `expected=` is a
         TypeError, never guard data that silently drops an ordering key or the compare."""
@@ -528,6 +528,7 @@ class Lifecycle:
             if policy is DEFAULT_POLICY
             else streams.verdicts(self.definition, policy)
         )
+        when = None if at is None else utc(at)  # a datetime or ISO 8601 text; else TypeError
         key = id(obj) if object_id is None else object_id
         claim: list[int] = []  # as in `advance`
         if _HELD.setdefault(key, claim) is not claim:
@@ -553,9 +554,9 @@ class Lifecycle:
             confirms = False
             keep: Key | None = None
             if key_field is not None and (
-                seq is not None or at is not None or event_id is not None
+                seq is not None or when is not None or event_id is not None
             ):
-                keep = (seq, at if at is None else utc(at), event_id)
+                keep = (seq, when, event_id)
                 last = _load(obj, row, key_field)
                 if last is not None:
                     if verdict.kind is not _UNKNOWN:

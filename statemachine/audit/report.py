@@ -39,8 +39,11 @@ _SEVERITY = (
     Kind.AMBIGUOUS,
     Kind.SKIPPED,
     Kind.REPEATED,
+    Kind.INFORMATIONAL,
     Kind.APPLIED,
 )
+#: the verdicts that are no problem: left out of the worst transitions
+_FINE = frozenset({Kind.APPLIED, Kind.INFORMATIONAL})
 
 #: one row per event that was not applied and one per stuck entity
 FINDINGS_SQL = """SELECT * FROM (
@@ -127,7 +130,7 @@ class Report:
                 f"unstartable {self.unstartable:,} entities whose first status cannot start a "
                 f"history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
             )
-        bad = [t for t in self.transitions if t.verdict is not Kind.APPLIED][:worst]
+        bad = [t for t in self.transitions if t.verdict not in _FINE][:worst]
         if bad:
             lines += ["", "worst transitions"]
             width = max(len(_move(t)) for t in bad)

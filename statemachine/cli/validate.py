@@ -103,7 +103,9 @@ def _history(args: argparse.Namespace) -> int:
         loop = (
             verdict.kind is Kind.REPEATED and before is not None and lc.is_allowed(before, before)
         )
-        if verdict.kind is Kind.APPLIED or loop or (verdict.kind in lenient and not args.strict):
+        # an informational event is no step: it passes and leaves the status as it was
+        fine = verdict.kind in (Kind.APPLIED, Kind.INFORMATIONAL) or loop
+        if fine or (verdict.kind in lenient and not args.strict):
             print(f"{index}: {step}  ({_note(lc, verdict)})")
             current = verdict.after
             continue

@@ -225,6 +225,9 @@ def _legend(
         notes += [
             f"{a.name}: acknowledgement only, never a state" for a in d.acknowledgements.values()
         ]
+        notes += [
+            f"{a.name}: informational, ignored: the status stays" for a in d.informational.values()
+        ]
         if notes:
             legend.node(
                 "#legend_values",

@@ -99,11 +99,15 @@ def index_markdown(
                 f"{'yes' if s.reported else 'no'} | {', '.join(_code(g) for g in s.groups)} | "
                 f"{_cell(s.description)} |"
             )
-        if d.aliases or d.acknowledgements:
+        if d.aliases or d.acknowledgements or d.informational:
             lines.append("")
             lines += [f"- alias {_code(a.name)} means {_code(a.state)}" for a in d.aliases.values()]
             lines += [
                 f"- {_code(a.name)} is an acknowledgement only, never a state"
                 for a in d.acknowledgements.values()
+            ]
+            lines += [
+                f"- {_code(a.name)} is informational: accepted and ignored, the status stays"
+                for a in d.informational.values()
             ]
     return "\n".join(lines) + "\n"

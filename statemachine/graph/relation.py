@@ -37,6 +37,8 @@ class Kind(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
     #: not a status of this machine (or an acknowledgement-only value)
     UNKNOWN = "unknown"
+    #: an informational event in the status field: accepted, the status unchanged
+    INFORMATIONAL = "informational"
 
 
 @attrs.frozen
@@ -46,7 +48,7 @@ class Relation:
     kind: Kind
     #: the current state (None for a new entity)
     source: str | None
-    #: the state the incoming status means (None when unknown)
+    #: the state the incoming status means (None when unknown or informational)
     dest: str | None
     #: reported states on the best path that never arrived (`skipped`)
     missing: tuple[str, ...] = ()
@@ -117,12 +119,15 @@ def _row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
     for alias in d.aliases.values():
         if alias.state in result:
             result[alias.name] = result[alias.state]
+    for value in d.informational:
+        result.setdefault(value, Relation(Kind.INFORMATIONAL, current, None))
     return MappingProxyType(result)
 
 
 def row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
-    """Incoming status value (states and aliases) -> its relation to state `current` (None:
-    a new entity). A value missing from the row is unknown. Computed once per state."""
+    """Incoming status value (states, aliases and informational values) -> its relation to
+    state `current` (None: a new entity). A value missing from the row is unknown.
+    Computed once per state."""
     cache: dict[str | None, Mapping[str, Relation]] = graph.definition.derived.setdefault(
         "relations", {}
     )

@@ -42,7 +42,7 @@ __all__ = ["EntityLock", "Lifecycle", "Move", "Step"]
 # name as an attribute load and a call, which makes a bound method per call (~35 ns)
 _HELD, _WAITING = locks.HELD, locks.WAITING
 # enum members as plain globals: reading `Kind.APPLIED` costs ~10x a global in Python 3.11
-_APPLIED, _UNKNOWN = Kind.APPLIED, Kind.UNKNOWN
+_APPLIED, _UNKEYED = Kind.APPLIED, streams.UNKEYED
 _APPLY, _RAISE = Action.APPLY, Action.RAISE
 
 
@@ -267,7 +267,8 @@ class Lifecycle:
         kwargs; they run with the entity held, which delays no other entity: a guard may
         advance other entities, never `obj` itself (see `EntityLock`). An object whose status is
         missing or None is new: it starts in any entry state (`dest` itself, stored and None
-        returned) or moves from one to `dest`.
+        returned) or moves from one to `dest`. An informational value (`informational:`)
+        changes nothing and returns None.
         """
         key = id(obj) if object_id is None else object_id
         claim: list[int] = []  # `EntityLock`, inlined: no lock object, no thread ident per call
@@ -282,6 +283,8 @@ class Lifecycle:
             try:
                 move = self._lookup[current][dest]
             except (KeyError, TypeError):
+                if isinstance(dest, str) and dest in self.definition.informational:
+                    return None
                 if current is None:
                     found = self._entry_move(dest, object_id)
                     if found is None:
@@ -444,6 +447,8 @@ class Lifecycle:
             )
         near = streams.nearest_status(d, status)
         hint = f"; did you mean '{near}'?" if near else ""
+        if status in d.informational:
+            hint = ": it is informational, never a state (`advance` and `apply` ignore it)"
         return UnknownStatus(
             f"{self.name}: unknown status '{status}'{hint}",
             status=status,
@@ -559,7 +564,7 @@ class Lifecycle:
                 keep = (seq, when, event_id)
                 last = _load(obj, row, key_field)
                 if last is not None:
-                    if verdict.kind is not _UNKNOWN:
+                    if verdict.kind not in _UNKEYED:
                         verdict, confirms = table.keyed(verdict, keep, last)
                     keep = streams.merged(keep, last)
             if table.guarded and verdict.after != verdict.before:

@@ -16,6 +16,7 @@ from statemachine.runtime import definition, lifecycle
 from statemachine.runtime.streams import Event
 from statemachine.sql.audit import audit_sql
 from tests.conftest import run_cli
+from tests.test_audit_agreement import spark  # noqa: F401 - the Spark session fixture
 
 HEADER = ["call_id", "status", "at", "event_id"]
 #: DialNexa calls: a clean one, a late `sent` after completion, a duplicate webhook, an
@@ -177,7 +178,7 @@ def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "ok.csv", ROWS[:3])
     done = run_cli("audit", "dialnexa.call", str(data), "--id", "call_id")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("dialnexa.call: 3 events, 1 entities")
+    assert done.stdout.startswith("dialnexa.call: 3 events, 1 entity")
     assert "verdicts   applied 3" in done.stdout
 
 
@@ -268,3 +269,42 @@ def test_audit_sql_names_its_relations(dialect: str) -> None:
 
 def test_columns_default_to_the_replay_names() -> None:
     assert Columns().id == "id" and Columns().at == "at" and Columns().event_id == "event_id"
+
+
+@pytest.fixture(params=["duckdb", "python", "spark"])
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "spark":
+        request.getfixturevalue("spark")  # skips, visibly, without PySpark or java
+    return str(request.param)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("id,status,id\nc1,created,c2\n", "dup.csv"),  # a duplicate column
+        ("call_id,status,seq,call_id\nc1,created,1,c2\n", "dup-named.csv"),
+        ("id,status,seq\nc1,created,1\nc1,sent,abc\n", "seq.csv"),  # not an integer
+        ("id,status,at\nc1,created,2025-03-03T09:00:00Z\nc1,sent,never\n", "at.csv"),
+        (
+            '{"id": "c1", "status": "created", "seq": 1}\n{"id": "c1", "status": "sent", '
+            '"seq": "abc"}\n',
+            "seq.jsonl",
+        ),
+    ],
+)
+def test_the_audit_reads_a_file_by_the_rules_of_replay(
+    tmp_path: Path, engine: str, text: str, name: str
+) -> None:
+    data = tmp_path / name
+    data.write_text(text, encoding="utf-8")
+    column = ["--id", "call_id"] if "call_id" in text else []
+    replayed = run_cli("replay", "dialnexa.call", str(data))
+    audited = run_cli("audit", "dialnexa.call", str(data), "--engine", engine, *column)
+    assert audited.returncode == 2, audited.stdout
+    assert "Traceback" not in audited.stderr
+    # Spark's JVM and logger write their own lines to the same stream, at any time
+    assert f"statemachine: error: {data}:" in audited.stderr, audited.stderr
+    if not column:  # replay knows no --id: the same file refused in the same words
+        assert replayed.returncode == 2
+        assert replayed.stderr.strip() in audited.stderr
+        assert "; " in replayed.stderr  # what is wrong; how to fix it

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from statemachine.audit.data import Columns, InputError, Source, register_events
+from statemachine.audit.data import Columns, InputError, Source, bad_value, register_events
 from statemachine.audit.report import FINDINGS_SQL, Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import Event
@@ -276,8 +276,11 @@ def run(
         if engine == "python":
             return _python(definition, sources, options, outputs)
         return _duckdb(definition, sources, options, outputs)
-    except duckdb.ConversionException as err:
-        raise InputError(f"cannot read the data: {_first_line(err)}") from None
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
+        # named by file, line and column as `replay` names it, where replay would refuse it
+        raise bad_value(sources, options.columns) or InputError(
+            f"cannot read the data: {_first_line(err)}"
+        ) from None
     except duckdb.IOException as err:
         raise InputError(_first_line(err)) from None
 

@@ -191,7 +191,8 @@ def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
         (["{data}", "--id", "call_id", "--stale-after", "sent=soon"], "not a duration"),
         (["{data}", "--id", "call_id", "--stale-after", "snet=1h"], "STATE one of"),
         (["{data}", "--id", "call_id", "--as-of", "yesterday"], "not a time"),
-        (["{bad}", "--id", "call_id"], "cannot read"),
+        # named as replay names it: file, line, column, how to fix it
+        (["{bad}", "--id", "call_id"], 'bad.csv:2:3: at "not a time" is not an ISO 8601 time'),
         (["{data}", "--id", "call_id", "--format", "html"], "needs -o FILE"),
     ],
 )
@@ -308,3 +309,22 @@ def test_the_audit_reads_a_file_by_the_rules_of_replay(
         assert replayed.returncode == 2
         assert replayed.stderr.strip() in audited.stderr
         assert "; " in replayed.stderr  # what is wrong; how to fix it
+
+
+def test_findings_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
+    """OWASP's CSV injection advice: a text cell starting with = + - @ tab or CR gets a
+    leading single quote, and every text cell is quoted; Parquet keeps the values."""
+    hostile = ["=cmd|' /C calc'!A0", "+1,2", "-2+3", "@SUM(A1)", "\tx", "\rx", 'a"b', "plain"]
+    data = write_csv(tmp_path / "evil.csv", [[i, "bogus"] for i in hostile], ["id", "status"])
+    found = tmp_path / "findings.csv"
+    done = run_cli("audit", "dialnexa.call", str(data), "--findings", str(found))
+    assert done.returncode == 1, done.stderr
+    with found.open(newline="", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    assert ids == [f"'{i}" if i[0] in "=+-@\t\r" else i for i in hostile]
+    raw = found.read_text(encoding="utf-8")
+    assert "\"'=cmd|' /C calc'!A0\"" in raw and '"a""b"' in raw  # quoted, quotes doubled
+    parquet = tmp_path / "findings.parquet"
+    run_cli("audit", "dialnexa.call", str(data), "--findings", str(parquet))
+    stored = duckdb.sql(f"SELECT id FROM '{parquet}' ORDER BY ord").fetchall()
+    assert [r[0] for r in stored] == hostile

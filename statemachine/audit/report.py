@@ -16,6 +16,7 @@ import attrs
 
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
+from statemachine.runtime.streams import counted
 
 __all__ = [
     "EXAMPLES",
@@ -116,7 +117,7 @@ class Report:
     def text(self, worst: int = 8) -> str:
         """A summary a person reads in ten seconds."""
         lines = [
-            f"{self.machine}: {self.events:,} events, {self.entities:,} entities"
+            f"{self.machine}: {counted(self.events, 'event')}, {counted(self.entities, 'entity')}"
             + (f", as of {self.as_of:%Y-%m-%d %H:%M:%S}" if self.as_of else ""),
             "",
             "verdicts   " + _counts({k: n for k, n in self.verdicts.items() if n}),
@@ -124,11 +125,14 @@ class Report:
         ]
         if self.outcomes:
             lines.append("outcomes   " + _counts(self.outcomes))
-        lines.append("stuck      " + (_counts(self.stuck) if self.stuck else "none"))
+        if self.as_of is None:  # no event time and no --as-of: no age to compare
+            lines.append("stuck      cannot be judged without a time column (--at) or --as-of")
+        else:
+            lines.append("stuck      " + (_counts(self.stuck) if self.stuck else "none"))
         if self.unstartable:
             lines.append(
-                f"unstartable {self.unstartable:,} entities whose first status cannot start a "
-                f"history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
+                f"unstartable {counted(self.unstartable, 'entity')} whose first status cannot "
+                f"start a history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
             )
         bad = [t for t in self.transitions if t.verdict not in _FINE][:worst]
         if bad:

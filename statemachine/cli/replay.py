@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from statemachine.io.events import Event
     from statemachine.runtime import Lifecycle, Verdict
 
-__all__ = ["entities", "events_of", "judged", "record", "register", "shown_verdict", "tally"]
+__all__ = ["events_of", "judged", "record", "register", "shown_verdict", "tally"]
 
 
 def register(sub: Any) -> None:
@@ -91,15 +91,12 @@ def shown_verdict(line: int, event: Event, verdict: Verdict) -> str:
     return f"line {line}: {what}: {verdict.kind}: {verdict.message}"
 
 
-def entities(n: int) -> str:
-    return f"{n} entit{'y' if n == 1 else 'ies'}"
-
-
 def tally(counts: dict[Kind, int]) -> str:
-    """`12 events, 5 entities: 9 applied, 1 illegal`, the counts of each verdict."""
+    """`12 events: 9 applied, 1 illegal`, the counts of each verdict."""
+    from statemachine.runtime.streams import counted
+
     kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-    total = sum(counts.values())
-    return f"{total} event{'' if total == 1 else 's'}: {kinds or 'none'}"
+    return f"{counted(sum(counts.values()), 'event')}: {kinds or 'none'}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     from statemachine.graph import Kind
     from statemachine.runtime import Lifecycle
-    from statemachine.runtime.streams import shown
+    from statemachine.runtime.streams import counted, shown
 
     lc = Lifecycle(named_definition(args.name, args.sources), structural=True)
     final: dict[str, str | None] = {}
@@ -120,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
         elif verdict.kind is not Kind.APPLIED:
             print(shown_verdict(line, event, verdict))
     if args.format == "text":
-        print(f"final status of {entities(len(final))}:")
+        print(f"final status of {counted(len(final), 'entity')}:")
         for entity, status in final.items():
             print(f"  {shown(entity)}: {'(none)' if status is None else shown(status)}")
-    print(f"{entities(len(final))}, {tally(counts)}", file=sys.stderr)
+    print(f"{counted(len(final), 'entity')}, {tally(counts)}", file=sys.stderr)
     return EXIT_FAILED if counts[Kind.ILLEGAL] or counts[Kind.UNKNOWN] else EXIT_OK

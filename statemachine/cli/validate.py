@@ -119,9 +119,10 @@ def _events(args: argparse.Namespace) -> int:
     """Every delivery of a file, judged in arrival order exactly as `replay` judges it."""
     import json
 
-    from statemachine.cli.replay import entities, judged, record, shown_verdict, tally
+    from statemachine.cli.replay import judged, record, shown_verdict, tally
     from statemachine.graph import Kind
     from statemachine.runtime import Lifecycle
+    from statemachine.runtime.streams import counted
 
     lc = Lifecycle(named_definition(args.name, args.sources), structural=True)
     counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
@@ -148,5 +149,6 @@ def _events(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        print(f"{entities(len(seen))}, {tally(counts)}; {failed} failed (illegal or unknown)")
+        failures = f"{failed} failed (illegal or unknown)"
+        print(f"{counted(len(seen), 'entity')}, {tally(counts)}; {failures}")
     return EXIT_FAILED if failed else EXIT_OK

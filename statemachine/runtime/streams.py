@@ -46,6 +46,7 @@ __all__ = [
     "Verdict",
     "Verdicts",
     "classify",
+    "counted",
     "merged",
     "nearest_status",
     "rejected",
@@ -61,6 +62,14 @@ def shown(status: str) -> str:
     if status and status.isprintable() and not any(c.isspace() for c in status):
         return status
     return repr(status)
+
+
+def counted(n: int, noun: str) -> str:
+    """`n noun` with the noun in the plural unless `n` is 1: `1 entity`, `2 entities`,
+    `1,200 events`."""
+    if n != 1:
+        noun = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n:,} {noun}"
 
 
 @attrs.frozen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -296,6 +297,8 @@ def engine(request: pytest.FixtureRequest) -> str:
 def test_the_audit_reads_a_file_by_the_rules_of_replay(
     tmp_path: Path, engine: str, text: str, name: str
 ) -> None:
+    if engine == "spark" and name not in ("dup.csv", "seq.csv"):
+        pytest.skip("Spark: one duplicate column and one bad value (each run starts a JVM)")
     data = tmp_path / name
     data.write_text(text, encoding="utf-8")
     column = ["--id", "call_id"] if "call_id" in text else []
@@ -328,3 +331,29 @@ def test_findings_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
     run_cli("audit", "dialnexa.call", str(data), "--findings", str(parquet))
     stored = duckdb.sql(f"SELECT id FROM '{parquet}' ORDER BY ord").fetchall()
     assert [r[0] for r in stored] == hostile
+
+
+def _keys(text: str) -> set[str]:
+    return set(re.findall(r'"(\w+)"', text))
+
+
+def test_the_readme_lists_every_key_of_the_json_contract(calls: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("`--format json` is a pinned contract")
+    contract = readme[start : readme.index("`--findings FILE`", start)]
+    _, report = audit_json(str(calls))
+    emitted = set(report) | {key for t in report["transitions"] for key in t}  # type: ignore[attr-defined]
+    assert _keys(contract) == emitted
+
+
+def test_without_a_time_column_stuck_cannot_be_judged(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "timeless.csv", [["c1", "created"]], ["id", "status"])
+    done = run_cli("audit", "dialnexa.call", str(data), "--stale-after", "created=1m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("dialnexa.call: 1 event, 1 entity\n")
+    assert "stuck      cannot be judged without a time column (--at) or --as-of" in done.stdout
+    assert "stuck      none" not in done.stdout
+    timed = write_csv(
+        tmp_path / "timed.csv", [["c1", "created", "2025-03-03T09:00:00Z"]], ["id", "status", "at"]
+    )
+    assert "stuck      none" in run_cli("audit", "dialnexa.call", str(timed)).stdout

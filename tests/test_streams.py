@@ -580,3 +580,31 @@ def test_at_takes_a_datetime_or_iso_8601_text_in_apply_and_replay() -> None:
     ]
     kinds = [verdict.kind for _, verdict in calls.replay(events)]
     assert kinds == [Kind.APPLIED, Kind.APPLIED, Kind.STALE]
+
+
+TIE = """
+machine: acme.tie
+initial: [a, b, z]
+states:
+  a: {}
+  b: {}
+  z: {}
+  c: {}
+  d: {final: true}
+transitions:
+  - {source: [a, b], dest: c}
+  - {source: z, dest: a}
+  - {source: c, dest: d}
+"""
+
+
+def test_never_arrived_names_every_equally_near_entry(write: Callable[..., Path]) -> None:
+    """A new entity at `c` came from `a` or from `b` (each one step away; `z` is two): both
+    are named, in the definition's order, whatever order the definition lists moves in."""
+    for text in (TIE, TIE.replace("[a, b], dest: c", "[b, a], dest: c")):
+        lc = lifecycle("acme.tie", paths=[write(text, "tie.yaml")])
+        first = lc.classify(None, "c")
+        assert first.kind is Kind.SKIPPED
+        assert first.message == "new entity -> c: a or b never arrived"
+        assert lc.classify(None, "d").message == "new entity -> d: a, c or b, c never arrived"
+        assert lc.classify("a", "d").message == "a -> d: c never arrived"  # one way only

@@ -54,9 +54,14 @@ class Relation:
     missing: tuple[str, ...] = ()
     #: unreported states the move passes through
     through: tuple[str, ...] = ()
+    #: for a new entity, the `missing` of every path as near from another entry state
+    #: (`missing` itself first), in the definition's order: any of them may have been lost
+    candidates: tuple[tuple[str, ...], ...] = ()
 
 
-def _ahead(graph: Graph, current: str | None) -> dict[str, tuple[str, ...]]:
+def _ahead(
+    graph: Graph, current: str | None, entries: tuple[str, ...] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Every state reachable from `current` (from the entry states when None) with the
     states between on a path with the fewest reported ones (0-1 breadth-first search: a
     reported intermediate costs 1, an unreported one 0; ties go to the definition's order)."""
@@ -64,7 +69,7 @@ def _ahead(graph: Graph, current: str | None) -> dict[str, tuple[str, ...]]:
     cost: dict[str, int] = {}
     parent: dict[str, str | None] = {}
     queue: deque[str] = deque()
-    firsts = graph.entries if current is None else graph.successors[current]
+    firsts = (entries or graph.entries) if current is None else graph.successors[current]
     for nxt in firsts:
         if nxt not in cost:
             cost[nxt], parent[nxt] = 0, None
@@ -93,6 +98,8 @@ def _row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
     d = graph.definition
     states = d.states
     ahead = _ahead(graph, current)
+    # a new entity may have started at any entry: each one's nearest path, to name them all
+    each = [_ahead(graph, None, (entry,)) for entry in graph.entries] if current is None else []
     behind = graph.reaching([current]) if current is not None else frozenset()
     result: dict[str, Relation] = {}
     for state in states:
@@ -109,13 +116,21 @@ def _row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
             continue
         missing = tuple(s for s in between if states[s].reported)
         through = tuple(s for s in between if not states[s].reported)
+        near = [
+            tuple(s for s in found if states[s].reported)
+            for found in (paths.get(state) for paths in each)
+            if found is not None
+        ]
+        fewest = min((len(m) for m in near), default=0)
+        candidates = tuple(dict.fromkeys(m for m in near if len(m) == fewest))
         if not missing:
             kind = Kind.APPLIED
         elif current is not None and graph.component[state] == graph.component[current]:
             kind = Kind.AMBIGUOUS
         else:
             kind = Kind.SKIPPED
-        result[state] = Relation(kind, current, state, missing, through)
+        tied = candidates if len(candidates) > 1 else ()
+        result[state] = Relation(kind, current, state, missing, through, tied)
     for alias in d.aliases.values():
         if alias.state in result:
             result[alias.name] = result[alias.state]

@@ -195,7 +195,9 @@ def _message(d: Definition, found: Relation, status: str) -> str:
         return f"already {shown(dest)}"
     if found.kind is Kind.SKIPPED:
         origin = "new entity" if before is None else shown(before)
-        return f"{origin} -> {to}: {names(map(shown, found.missing))} never arrived"
+        # equally near from several entry states: any one of those paths was lost
+        lost = " or ".join(names(map(shown, m)) for m in found.candidates or (found.missing,))
+        return f"{origin} -> {to}: {lost} never arrived"
     assert before is not None or found.kind is Kind.ILLEGAL
     if found.kind is Kind.STALE:
         return f"late {to}: already {shown(before or '')}, which comes after it"

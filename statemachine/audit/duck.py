@@ -37,6 +37,28 @@ def _copy_format(path: Path) -> str:
     raise InputError(f"{path}: write a .csv or .parquet file")
 
 
+#: what starts a formula in a spreadsheet (OWASP, CSV injection)
+_FORMULA = r"^[=+\-@\t\r]"
+
+
 def copy_to(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
-    """Write the rows of `sql` to `path`, CSV or Parquet by its extension."""
-    con.execute(f"COPY ({sql}) TO {literal(str(path))} {_copy_format(path)}")
+    """Write the rows of `sql` to `path`, CSV or Parquet by its extension. In a CSV, text that
+    a spreadsheet would run as a formula (an entity id `=cmd|' /C calc'!A0` from webhook
+    data) starts with a single quote and every text cell is quoted, as OWASP recommends;
+    Parquet keeps the values as they are."""
+    form = _copy_format(path)
+    described = con.execute(f"DESCRIBE ({sql})").fetchall() if "csv" in form else []
+    text = [_quoted(row[0]) for row in described if row[1] == "VARCHAR"]
+    if text:
+        escaped = ", ".join(
+            f"CASE WHEN regexp_matches({n}, {literal(_FORMULA)}) THEN {literal(chr(39))} || {n} "
+            f"ELSE {n} END AS {n}"
+            for n in text
+        )
+        sql = f"SELECT * REPLACE ({escaped}) FROM ({sql})"
+        form = f"(FORMAT csv, HEADER true, FORCE_QUOTE ({', '.join(text)}))"
+    con.execute(f"COPY ({sql}) TO {literal(str(path))} {form}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

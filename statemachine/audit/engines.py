@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from statemachine.audit.data import InputError, Source, register_events
+from statemachine.audit.data import InputError, Source, bad_value, register_events
 from statemachine.audit.duck import connect, copy_to
 from statemachine.audit.fold import FOLD_INPUT, fold, verdict_schema
 from statemachine.audit.options import Options, Outputs, exports
@@ -154,8 +154,11 @@ def run(
         if engine == "python":
             return _python(definition, sources, options, outputs)
         return _duckdb(definition, sources, options, outputs)
-    except duckdb.ConversionException as err:
-        raise InputError(f"cannot read the data: {_first_line(err)}") from None
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
+        # named by file, line and column as `replay` names it, where replay would refuse it
+        raise bad_value(sources, options.columns) or InputError(
+            f"cannot read the data: {_first_line(err)}"
+        ) from None
     except duckdb.IOException as err:
         raise InputError(_first_line(err)) from None
 

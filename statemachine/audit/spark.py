@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from statemachine.audit.data import FILE_STRIDE, InputError, Source, present_columns
+from statemachine.audit.data import FILE_STRIDE, InputError, Source, bad_value, present_columns
 from statemachine.audit.duck import copy_to
 from statemachine.audit.fold import FOLD_INPUT, fold
 from statemachine.audit.options import Options, Outputs, exports
@@ -183,7 +183,10 @@ def run_spark(
         _export(spark, outputs)
     except PySparkException as err:
         first = next(iter(str(err).strip().splitlines()), type(err).__name__)
-        raise InputError(f"Spark cannot read the data: {first}") from None
+        # named by file, line and column as `replay` names it, where replay would refuse it
+        raise bad_value(sources, options.columns) or InputError(
+            f"Spark cannot read the data: {first}"
+        ) from None
     return report
 
 

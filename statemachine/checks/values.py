@@ -1,13 +1,13 @@
-"""Checks on aliases, acknowledgements and mappings."""
+"""Checks on aliases, acknowledgements, informational values and mappings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from statemachine.checks.finding import Finding
 from statemachine.checks.references import Vocabulary
 from statemachine.checks.rule import Context, check
-from statemachine.model.definition import Definition, Totality
+from statemachine.model.definition import Acknowledgement, Alias, Totality
 
 
 @check("SM050", "alias-unknown-state")
@@ -26,25 +26,25 @@ def alias_unknown_state(ctx: Context) -> Iterator[Finding]:
 
 @check("SM051", "value-shadows-state")
 def value_shadows_state(ctx: Context) -> Iterator[Finding]:
-    """An alias or acknowledgement must not reuse the name of a state (it would hide it),
-    and no value may be both an alias and an acknowledgement."""
+    """An alias, acknowledgement or informational value must not reuse the name of a state
+    (it would hide it), and no value may be two of them."""
     d = ctx.definition
-    for kind, values in (("alias", d.aliases), ("acknowledgement", d.acknowledgements)):
+    kinds: tuple[tuple[str, Mapping[str, Alias | Acknowledgement]], ...] = (
+        ("alias", d.aliases),
+        ("acknowledgement", d.acknowledgements),
+        ("informational value", d.informational),
+    )
+    for i, (kind, values) in enumerate(kinds):
         for name, value in values.items():
             if name in d.states:
                 yield value_shadows_state.at(
                     value.location, f"{kind} '{name}' has the name of a state; rename or remove it"
                 )
-    for name, ack in d.acknowledgements.items():
-        if name in d.aliases:
-            yield value_shadows_state.at(
-                ack.location, f"'{name}' is both an alias and an acknowledgement; keep one"
-            )
-
-
-def _machine(ctx: Context, name: str) -> Definition | None:
-    """This definition or a machine loaded beside it, by name."""
-    return ctx.definition if name == ctx.definition.name else ctx.machines.get(name)
+            for earlier, others in kinds[:i]:
+                if name in others:
+                    yield value_shadows_state.at(
+                        value.location, f"'{name}' is both an {earlier} and an {kind}; keep one"
+                    )
 
 
 @check("SM060", "unknown-machine")
@@ -67,8 +67,8 @@ def mapping_unknown_state(ctx: Context) -> Iterator[Finding]:
     """A mapping's keys must be states of its `keys` machine; with `values`, its labels
     must be states of that machine; with `labels`, every label must be listed there."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
-        targets = _machine(ctx, mapping.values) if mapping.values else None
+        keyed = ctx.machine(mapping.keys or ctx.definition.name)
+        targets = ctx.machine(mapping.values) if mapping.values else None
         keys = Vocabulary(keyed.states if keyed else ())
         values = Vocabulary(targets.states if targets else ())
         labels_known = Vocabulary(mapping.labels)
@@ -100,7 +100,7 @@ def mapping_not_total(ctx: Context) -> Iterator[Finding]:
     """A mapping marked `total: true` must map every state of its `keys` machine;
     `total: final` every final state."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
+        keyed = ctx.machine(mapping.keys or ctx.definition.name)
         if keyed is None or mapping.total is Totality.PARTIAL:
             continue
         wanted = keyed.final_states if mapping.total is Totality.FINAL else tuple(keyed.states)

@@ -20,6 +20,7 @@ from statemachine.runtime.errors import (
     IllegalTransition,
     RepeatedStatus,
     StatusConflict,
+    UnknownMachine,
     UnknownStatus,
 )
 from statemachine.runtime.lifecycle import Lifecycle, Move, Step
@@ -53,6 +54,7 @@ __all__ = [
     "RepeatedStatus",
     "StatusConflict",
     "Step",
+    "UnknownMachine",
     "UnknownStatus",
     "Verdict",
     "definition",
@@ -66,13 +68,13 @@ def _bundled(name: str) -> Definition:
 
 
 def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
-    """Machine `name` from `paths`, checked with the machines its mappings refer to (found
-    under `paths`, then among the bundled machines when `bundled` is set): only their files
-    are read."""
+    """Machine `name` from `paths`, checked with the machines its mappings and relations
+    refer to (found under `paths`, then among the bundled machines when `bundled` is set):
+    only their files are read."""
     index = machine_index(paths)
     files = index.get(name)
     if not files:
-        raise DefinitionError(f"unknown machine '{name}'{suggest(name, index)}")
+        raise UnknownMachine(f"unknown machine {name!r}{suggest(name, index)}")
     around = machine_index([bundled]) if bundled is not None else {}
     if len(files) > 1 or name in around:
         # defined twice (SM080) or under a bundled name (SM081): load all, as `check` does
@@ -84,6 +86,7 @@ def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
         if found.name != name:  # the index misread a `machine:` line
             return _everything(name, paths, bundled)
         refs = {n for m in found.mappings.values() for n in (m.keys, m.values) if n}
+        refs.update(found.related)  # a relation's rules name the child's states and mappings
         context = {}
         for ref in sorted(refs - {name}):
             where = index.get(ref) or around.get(ref)
@@ -99,7 +102,7 @@ def _everything(name: str, paths: list[Path], bundled: Path | None) -> Definitio
     registry = load_registry(paths, context=load_registry([bundled]).machines if bundled else None)
     found = registry.get(name)
     if found is None:
-        raise DefinitionError(f"unknown machine '{name}'{suggest(name, registry.machines)}")
+        raise UnknownMachine(f"unknown machine {name!r}{suggest(name, registry.machines)}")
     return _refused_or(name, found, registry.findings, found.file)
 
 

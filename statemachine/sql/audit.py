@@ -129,7 +129,9 @@ def _verdict(kind: str, order: str, again: str) -> str:
     """SQL: the verdict of an event given its relation row's `kind`, its key's `order`
     against the last kept key (`_order`) and whether it is the last kept event `again`."""
     return (
-        f"CASE WHEN {kind} IS NULL THEN 'unknown' WHEN {again} THEN 'repeated' "
+        f"CASE WHEN {kind} IS NULL THEN 'unknown' "
+        # an informational value is no state: ordering keys never make it anything else
+        f"WHEN {kind} = 'informational' THEN 'informational' WHEN {again} THEN 'repeated' "
         f"WHEN {order} < 0 THEN 'stale' "
         f"WHEN {order} > 0 AND {kind} = 'ambiguous' THEN 'skipped' ELSE {kind} END"
     )

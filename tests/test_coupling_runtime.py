@@ -3,14 +3,18 @@ move against its children's counts, as a service keeping those counts would call
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
 
-from statemachine.graph import Kind
+from statemachine.coupled import Move, Timeline, judge
+from statemachine.coupled import coupling_of as tables_of
+from statemachine.graph import Kind, graph_of
 from statemachine.model.coupling import Constraint, Related
 from statemachine.model.definition import Acknowledgement, Alias, Definition
 from statemachine.model.finding import Severity
@@ -315,3 +319,115 @@ def test_the_planted_stream_is_legal_machine_by_machine() -> None:
         verdict = classify(definition(names[machine]), held.get(entity), new)
         assert verdict.kind in {Kind.APPLIED, Kind.SKIPPED}, (entity, verdict)
         held[entity] = new
+
+
+# -- the runtime agrees with the coupled audit's reference judgement ------------------------
+
+
+#: (time, machine, entity, its parent or None for a parent, status)
+Event = tuple[int, str, str, str | None, str]
+
+
+def walk(d: Definition, rnd: random.Random, entries: tuple[str, ...]) -> list[str]:
+    """A random legal history of `d` from one of `entries`, ending anywhere."""
+    graph = graph_of(d)
+    path = [rnd.choice(entries)]
+    while graph.successors[path[-1]] and rnd.random() < 0.75:
+        path.append(rnd.choice(graph.successors[path[-1]]))
+    return path
+
+
+def interleaved(
+    rnd: random.Random, histories: dict[tuple[str, str, str | None], list[str]]
+) -> list[Event]:
+    """Every entity's history merged in a random order, each event at its own time."""
+    queues = {entity: list(history) for entity, history in histories.items()}
+    stream: list[Event] = []
+    while queues:
+        entity = rnd.choice(sorted(queues, key=str))
+        machine, name, parent = entity
+        stream.append((len(stream), machine, name, parent, queues[entity].pop(0)))
+        if not queues[entity]:
+            del queues[entity]
+    return stream
+
+
+def runtime_finds(pair: Coupling, stream: list[Event]) -> set[tuple[str, str]]:
+    """(code, entity) the runtime refuses in `stream`, judged as each event arrives."""
+    status: dict[str, str] = {}
+    counts: dict[str, Counter[str]] = {}
+    reached: dict[str, Counter[str]] = {}
+    found: set[tuple[str, str]] = set()
+    for _, _, entity, parent, new in stream:
+        if parent is None:
+            verdict = pair.judge_move(
+                status.get(entity),
+                new,
+                counts.get(entity, Counter()),
+                reached=reached.get(entity, Counter()),
+            )
+        else:
+            held = status.get(entity)
+            verdict = OK if held is not None else pair.judge_start(status.get(parent), new)
+            siblings = counts.setdefault(parent, Counter())
+            if held is not None:
+                siblings[held] -= 1
+            siblings[new] += 1
+            reached.setdefault(parent, Counter())[new] += 1
+        status[entity] = new
+        if not verdict.ok:
+            found.add((verdict.code, entity))
+    return found
+
+
+def reference_finds(pair: Coupling, stream: list[Event]) -> set[tuple[str, str]]:
+    """(code, entity) the coupled room's `judge` finds in `stream` at rest."""
+    moves: dict[tuple[str, str | None], list[Move]] = {}
+    start = datetime(2026, 1, 1)
+    for t, _, entity, parent, new in stream:
+        moves.setdefault((entity, parent), []).append(Move(start + timedelta(seconds=t), new))
+    timelines = [Timeline(e, tuple(m), parent=p) for (e, p), m in moves.items()]
+    found = judge(
+        tables_of(pair.parent, pair.child),
+        [t for t in timelines if t.parent is None],
+        [t for t in timelines if t.parent is not None],
+    )
+    return {(v.code, v.child_id if v.code == "SM201" else v.parent_id) for v in found}
+
+
+def random_streams(seed: int) -> Iterator[tuple[Coupling, list[Event]]]:
+    """A batch with its calls, then a transfer with its legs, as random interleaved streams."""
+    rnd = random.Random(seed)
+    batch, call = batch_calls(), transfer_legs()
+    for pair, child_entries in ((batch, ("created", "received")), (call, ("dialing",))):
+        parent, child = pair.parent, pair.child
+        histories: dict[tuple[str, str, str | None], list[str]] = {}
+        for p in range(3):
+            histories["parent", f"p{p}", None] = walk(parent, rnd, parent.initial)
+        for c in range(8):
+            owner = f"p{rnd.randrange(3)}"
+            histories["child", f"c{c}", owner] = walk(child, rnd, child_entries)
+        stream = interleaved(rnd, histories)
+        if pair is call:
+            # children_agree is judged on a parent's last status at rest and at its entry
+            # at run time: the two agree when no leg moves after its transfer's end
+            ends = [e for e in stream if e[3] is None and e[4] in parent.final_states]
+            stream = [e for e in stream if e not in ends] + ends
+            stream = [(t, *rest) for t, (_, *rest) in enumerate(stream)]  # type: ignore[misc]
+        yield pair, stream
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_runtime_agrees_with_the_reference_judgement(seed: int) -> None:
+    for pair, stream in random_streams(seed):
+        assert runtime_finds(pair, stream) == reference_finds(pair, stream), stream
+
+
+def test_the_random_streams_break_every_rule() -> None:
+    codes = Counter(
+        code
+        for seed in range(40)
+        for pair, stream in random_streams(seed)
+        for code, _ in runtime_finds(pair, stream)
+    )
+    assert set(codes) == {"SM201", "SM202", "SM203"}, codes

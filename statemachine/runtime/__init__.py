@@ -13,7 +13,7 @@ from statemachine.io.index import machine_index
 from statemachine.io.loader import load_file
 from statemachine.io.registry import bundled_dir, load_registry
 from statemachine.model.definition import Definition
-from statemachine.runtime.coupling import OK, Counts, Coupling, Judgement, coupling_of
+from statemachine.runtime.coupling import OK, Counts, Coupling, Judgement
 from statemachine.runtime.errors import (
     AcknowledgementStatus,
     DefinitionError,
@@ -163,4 +163,4 @@ def coupling(
     Made once per pair of definitions and shared; safe to use from any thread."""
     found = parent if isinstance(parent, Definition) else definition(parent, paths)
     other = child if isinstance(child, Definition) else definition(child, paths)
-    return coupling_of(found, other)
+    return Coupling.of(found, other)

@@ -26,6 +26,9 @@ from typing import Any, NoReturn
 
 import attrs
 
+from statemachine.coupled import Coupling as Tables
+from statemachine.coupled import Rule
+from statemachine.coupled import coupling_of as tables_of
 from statemachine.model.coupling import Constraint, Quantity, Related, RuleKind
 from statemachine.model.definition import Definition
 from statemachine.model.finding import Severity
@@ -98,19 +101,19 @@ class _Check:
 
     __slots__ = ("all", "children", "final", "high", "low", "open", "reached", "rule", "values")
 
-    def __init__(self, rule: Constraint, child: Definition) -> None:
-        values = _values(child)
-        self.rule = rule
+    def __init__(self, compiled: Rule, tables: Tables) -> None:
+        values = _values(tables.child)
+        rule = self.rule = compiled.constraint
         self.final = rule.kind is RuleKind.REQUIRES_FINAL
         #: requires_final: the values of states that are not final
-        self.open = frozenset(v for v, s in values.items() if not child.states[s].final)
+        self.open = frozenset(v for v, s in values.items() if s not in tables.child_final)
         #: children_agree: the values of the states it counts
-        self.values = tuple(v for v, s in values.items() if s in rule.child_states)
+        self.values = tuple(v for v, s in values.items() if s in compiled.child_states)
         self.reached = rule.kind is RuleKind.CHILDREN_AGREE and rule.reached
         self.all = rule.quantity is Quantity.ALL
         #: whether it reads the counts by current status (`all` compares with every child)
         self.children = self.final or not self.reached or self.all
-        self.low, self.high = _BOUNDS.get(rule.quantity or Quantity.ALL, (1, 0))
+        self.low, self.high = _BOUNDS.get(rule.quantity or Quantity.SOME, (1, 0))
 
     def holds(self, counts: Mapping[str, int], ever: Mapping[str, int]) -> bool:
         if self.final:
@@ -149,8 +152,9 @@ class Coupling:
         self.relation: Related = relation
         self._parent_values = _values(parent)
         self._child_values = _values(child)
-        self._finals = frozenset(child.final_states)
-        rules = sorted(relation.rules, key=lambda r: r.severity is not Severity.ERROR)
+        tables = self.tables = tables_of(parent, child)
+        # one judgement is returned: the first rule broken, errors before warnings
+        rules = sorted(tables.rules, key=lambda r: r.severity is not Severity.ERROR)
         #: parent status (None: no status yet) -> child status -> judgement of its start
         self._starts: dict[str | None, dict[str, Judgement]] = {
             None: dict.fromkeys(self._child_values, OK)
@@ -162,10 +166,8 @@ class Coupling:
             }
         #: held parent status (None: a new entity) -> new status -> the checks its entry makes
         self._entering: dict[str | None, dict[str, tuple[_Check, ...]]] = {}
-        checks = [_Check(r, child) for r in rules if r.kind in _ENTRY_KINDS]
-        entering = {
-            state: tuple(c for c in checks if state in c.rule.states) for state in parent.states
-        }
+        checks = [(r.parent_states, _Check(r, tables)) for r in rules if r.kind in _ENTRY_KINDS]
+        entering = {s: tuple(c for on, c in checks if s in on) for s in parent.states}
         for held, held_state in [(None, None), *self._parent_values.items()]:
             self._entering[held] = {
                 value: () if state == held_state else entering[state]
@@ -173,13 +175,14 @@ class Coupling:
             }
 
     def _start(
-        self, parent_state: str, child_value: str, child_state: str, rules: Iterable[Constraint]
+        self, parent_state: str, child_value: str, child_state: str, rules: Iterable[Rule]
     ) -> Judgement:
-        for rule in rules:
-            if rule.kind is not RuleKind.BLOCKS_START or parent_state not in rule.states:
+        for compiled in rules:
+            if compiled.kind is not RuleKind.BLOCKS_START:
                 continue
-            if rule.child_states and child_state not in rule.child_states:
-                continue  # no start: the rule counts only entries into its child_states
+            if parent_state not in compiled.parent_states or not compiled.starts(child_state, True):
+                continue
+            rule = compiled.constraint
             shown = child_state if child_value == child_state else f"{child_value} ({child_state})"
             return Judgement(
                 ok=False,
@@ -262,7 +265,7 @@ class Coupling:
         state = self._parent_values[status]
         counts, ever = self._by_state(given), self._by_state(given_ever)
         if rule.kind is RuleKind.REQUIRES_FINAL:
-            open_ = {s: n for s, n in counts.items() if s not in self._finals}
+            open_ = {s: n for s, n in counts.items() if s not in self.tables.child_final}
             total = sum(open_.values())
             message = (
                 f"{parent} cannot enter {state} while {total} {child} "
@@ -275,7 +278,7 @@ class Coupling:
             how = "that reached" if rule.reached else "in"
             total = sum(counts.values())
             found = f"{counted} of {total}" if rule.quantity is Quantity.ALL else str(counted)
-            needs = _QUANTITY[rule.quantity or Quantity.ALL]
+            needs = _QUANTITY[rule.quantity or Quantity.SOME]
             message = (
                 f"{parent} cannot enter {state}: it needs {needs} {child} {how} "
                 f"{_either(rule.child_states)}, found {found} ({rule.kind})"
@@ -302,12 +305,12 @@ class Coupling:
             raise not_a_state(self.parent, parent_status)
         raise not_a_state(self.parent if parent else self.child, status)
 
-
-def coupling_of(parent: Definition, child: Definition) -> Coupling:
-    """The coupling of `parent` and `child`, made once and kept with the parent."""
-    kept: dict[str, Any] = parent.derived.setdefault("couplings", {})
-    found = kept.get(child.name)
-    if found is None or found.child is not child:
-        found = kept[child.name] = Coupling(parent, child)
-    assert isinstance(found, Coupling)
-    return found
+    @classmethod
+    def of(cls, parent: Definition, child: Definition) -> Coupling:
+        """The coupling of `parent` and `child`, made once and kept with the parent."""
+        kept: dict[str, Any] = parent.derived.setdefault("runtime couplings", {})
+        found = kept.get(child.name)
+        if found is None or found.child is not child:
+            found = kept[child.name] = cls(parent, child)
+        assert isinstance(found, Coupling)
+        return found

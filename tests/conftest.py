@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import pgserver
 
 
 def without_root_powers() -> list[str]:
@@ -54,3 +56,24 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[pgserver.Server]:
+    """A PostgreSQL server for the session: skipped with the reason when none can start
+    here, a failure in CI."""
+    if pgserver.find_bindir() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(pgserver.MISSING)
+        pytest.skip(pgserver.MISSING)
+    with pgserver.running() as running:
+        yield running
+
+
+@pytest.fixture
+def db(server: pgserver.Server) -> Iterator[pgserver.Conn]:
+    """An autocommit connection to the session's server."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        yield conn

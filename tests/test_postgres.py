@@ -4,10 +4,8 @@ gives every write of the status column the runtime's verdict, whichever program 
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import duckdb
@@ -22,27 +20,9 @@ from statemachine.runtime.streams import DEFAULT_POLICY, Action, Event, classify
 from statemachine.sql.postgres import SQLSTATE, enforce_sql, quote_ident
 from tests import pgserver
 from tests.conftest import run_cli
+from tests.pgserver import Conn
 
 MACHINES = sorted(load_registry([bundled_dir()]).machines)
-
-
-@pytest.fixture(scope="session")
-def server() -> Iterator[pgserver.Server]:
-    if pgserver.find_bindir() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(pgserver.MISSING)
-        pytest.skip(pgserver.MISSING)
-    with pgserver.running() as running:
-        yield running
-
-
-@pytest.fixture
-def db(server: pgserver.Server) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    with psycopg.connect(server.conninfo, autocommit=True) as conn:
-        yield conn
-
-
-Conn = psycopg.Connection[tuple[object, ...]]
 
 
 def enforced(conn: Conn, name: str, table: str, column: str | None = None, **keys: str) -> str:

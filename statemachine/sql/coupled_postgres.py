@@ -330,6 +330,9 @@ def coupled_sql(
         kept = ", ".join(f"{r.code} {r.kind}" for r in [*p.blocks, *p.finals, *p.agrees])
         reached = ""
         if p.reached is not None:
+            forget = f"{p.schema}.{quote_ident(f'forget reached_{child_table}')}"
+            on_delete = quote_ident(f"{child.name} forgets what it reached")
+            on_truncate = quote_ident(f"{child.name} forgets what they reached")
             reached = f"""
 -- the children that ever entered a state a `reached` rule counts
 CREATE TABLE IF NOT EXISTS {p.reached} (child text, state text, PRIMARY KEY (child, state));
@@ -337,6 +340,22 @@ INSERT INTO {p.reached}
     SELECT s.{p.child_id}::text, s.{p.child_col} FROM {p.child_table} AS s
     WHERE s.{p.child_col} = ANY ({_array(p.reached_values)})
     ON CONFLICT DO NOTHING;
+-- a deleted child takes what it reached along (a new row may take its id)
+CREATE OR REPLACE FUNCTION {forget}() RETURNS trigger
+LANGUAGE plpgsql AS $sm$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM {p.reached};
+    ELSE
+        DELETE FROM {p.reached} WHERE child = OLD.{p.child_id}::text;
+    END IF;
+    RETURN NULL;
+END
+$sm$;
+CREATE OR REPLACE TRIGGER {on_delete} AFTER DELETE ON {p.child_table}
+    FOR EACH ROW EXECUTE FUNCTION {forget}();
+CREATE OR REPLACE TRIGGER {on_truncate} AFTER TRUNCATE ON {p.child_table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {forget}();
 """
         out.append(f"""
 -- {parent.name} on {table} with {child.name} on {child_table} ({p.c.key}): {kept or "no rule"}

@@ -15,9 +15,10 @@ import pytest
 
 from statemachine.graph import graph_of
 from statemachine.model.definition import Definition
-from statemachine.runtime import OK, coupling, definition
+from statemachine.runtime import coupling, definition
 from statemachine.sql.postgres import enforce_sql, quote_ident
 from tests.conftest import run_cli
+from tests.coupled_service import Service
 from tests.pgserver import Conn, Server
 
 #: each parent machine, its table, and each related child machine with its table and key
@@ -265,6 +266,11 @@ def logged(db: Conn, parent: str, rows: int) -> None:
         db.execute(f"INSERT INTO {table} VALUES (%s, %s)", (row, start))
 
 
+def pick(conn: Conn, query: str, *params: object) -> tuple[object, ...] | None:
+    """A random row of `query`, or None when it has none."""
+    return conn.execute(f"{query} ORDER BY random() LIMIT 1", params).fetchone()
+
+
 def step_among(d: Definition, held: object, rnd: random.Random, finish: float) -> str:
     """A random next status of `d` from `held`: a final one with odds `finish`."""
     assert isinstance(held, str)
@@ -279,32 +285,16 @@ def step_among(d: Definition, held: object, rnd: random.Random, finish: float) -
 def replayed(db: Conn, parent: str) -> list[tuple[str, int]]:
     """The committed log replayed through the runtime's coupling, as it arrived: (code,
     entity) of every start or parent move the runtime refuses (none, if the server held)."""
-    _, child, _, _ = FAMILIES[parent]
-    pair = coupling(parent, child)
-    status: dict[tuple[str, int], str] = {}
-    counts: dict[int, Counter[str]] = {}
-    ever: dict[int, Counter[str]] = {}
+    service = Service(coupling(parent, FAMILIES[parent][1]))
     refused: list[tuple[str, int]] = []
     log = db.execute("SELECT machine, id, parent, status FROM committed ORDER BY n").fetchall()
     for machine, row, owner, new in log:
         assert isinstance(row, int) and isinstance(new, str)
-        held = status.get((str(machine), row))
-        if held == new:
-            continue  # a repeat the server let through: no move
         if machine == "parent":
-            judged = pair.judge_move(
-                held, new, counts.get(row, Counter()), reached=ever.get(row, Counter())
-            )
+            judged = service.parent(row, new)
         else:
             assert isinstance(owner, int)
-            parent_status = status.get(("parent", owner))
-            judged = pair.judge_start(parent_status, new) if held is None else OK
-            siblings = counts.setdefault(owner, Counter())
-            if held is not None:
-                siblings[held] -= 1
-            siblings[new] += 1
-            ever.setdefault(owner, Counter())[new] += 1
-        status[str(machine), row] = new
+            judged = service.child(row, owner, new)
         if not judged.ok:
             refused.append((judged.code, row))
     return refused
@@ -316,7 +306,7 @@ def test_eight_writers_on_batches_and_calls(server: Server, db: Conn) -> None:
     ids = itertools.count(1)
     parents = itertools.count(7)
     lock = threading.Lock()
-    finals = list(call.final_states)
+    finals, ends = list(call.final_states), list(batch.final_states)
 
     def step(conn: Conn, rnd: random.Random) -> str:
         with lock:
@@ -326,27 +316,18 @@ def test_eight_writers_on_batches_and_calls(server: Server, db: Conn) -> None:
             # mostly under an active batch, so that running ones drain and complete; the
             # rest under any batch, racing with its moves
             among = "status = 'active'" if rnd.random() < 0.7 else "true"
-            owner = conn.execute(
-                f"SELECT id FROM batches WHERE {among} ORDER BY random() LIMIT 1"
-            ).fetchone()
+            owner = pick(conn, f"SELECT id FROM batches WHERE {among}")
             if owner is None:
                 return "nothing"
             conn.execute("INSERT INTO calls VALUES (%s, %s, 'created')", (top, owner[0]))
         elif action < 0.8:
-            row = conn.execute(
-                "SELECT id, status FROM calls WHERE NOT status = ANY (%s) "
-                "ORDER BY random() LIMIT 1",
-                (finals,),
-            ).fetchone()
+            row = pick(conn, "SELECT id, status FROM calls WHERE NOT status = ANY (%s)", finals)
             if row is None:
                 return "nothing"
             new = step_among(call, row[1], rnd, 0.7)
             conn.execute("UPDATE calls SET status = %s WHERE id = %s", (new, row[0]))
         elif action < 0.95:
-            row = conn.execute(
-                "SELECT id, status FROM batches WHERE status NOT IN ('completed', 'cancelled') "
-                "ORDER BY random() LIMIT 1"
-            ).fetchone()
+            row = pick(conn, "SELECT id, status FROM batches WHERE NOT status = ANY (%s)", ends)
             if row is None:
                 return "nothing"
             new = step_among(batch, row[1], rnd, 0.3)
@@ -380,37 +361,36 @@ def test_eight_writers_on_batches_and_calls(server: Server, db: Conn) -> None:
 def test_eight_writers_on_transfers_and_legs(server: Server, db: Conn) -> None:
     logged(db, "dialnexa.transfer", 8)
     leg = definition("dialnexa.transfer_leg")
-    ids = itertools.count(1)
+    ids, parents = itertools.count(1), itertools.count(9)
     lock = threading.Lock()
     outcomes_of = ["transfer_connected", "transfer_all_ics_busy", "transfer_no_ic_answered"]
+    hunting = "SELECT id FROM transfers WHERE status = 'hunting'"
 
     def step(conn: Conn, rnd: random.Random) -> str:
         action = rnd.random()
         if action < 0.3:
             with lock:
                 row = next(ids)
-            owner = conn.execute(
-                "SELECT id FROM transfers WHERE status = 'hunting' ORDER BY random() LIMIT 1"
-            ).fetchone()
+            owner = pick(conn, hunting)
             if owner is None:
                 return "nothing"
             conn.execute("INSERT INTO legs VALUES (%s, %s, 'dialing')", (row, owner[0]))
         elif action < 0.85:
-            found = conn.execute(
-                "SELECT l.id, l.status FROM legs AS l JOIN transfers AS t ON t.id = l.transfer_id "
-                "WHERE t.status = 'hunting' ORDER BY random() LIMIT 1"
-            ).fetchone()
+            found = pick(
+                conn,
+                "SELECT l.id, l.status FROM legs AS l JOIN transfers AS t "
+                "ON t.id = l.transfer_id WHERE t.status = 'hunting'",
+            )
             if found is None or leg.states[str(found[1])].final:
                 return "nothing"
             new = step_among(leg, found[1], rnd, 0.4)
             conn.execute("UPDATE legs SET status = %s WHERE id = %s", (new, found[0]))
         else:
-            found = conn.execute(
-                "SELECT id FROM transfers WHERE status = 'hunting' ORDER BY random() LIMIT 1"
-            ).fetchone()
+            found = pick(conn, hunting)
             if found is None:
                 with lock:
-                    conn.execute("INSERT INTO transfers VALUES (%s, 'hunting')", (next(ids),))
+                    fresh = next(parents)
+                conn.execute("INSERT INTO transfers VALUES (%s, 'hunting')", (fresh,))
                 return "ok"
             end = rnd.choice(outcomes_of)
             conn.execute("UPDATE transfers SET status = %s WHERE id = %s", (end, found[0]))

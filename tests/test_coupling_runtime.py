@@ -28,6 +28,7 @@ from statemachine.runtime import (
     definition,
 )
 from statemachine.runtime.streams import classify
+from tests.coupled_service import Service
 
 
 def related(parent: str, child: str, key: str, *rules: Constraint) -> Definition:
@@ -276,33 +277,16 @@ PLANTED |= {("SM203", "t2"), ("SM203", "t3")}
 
 
 def judged_stream() -> Iterator[tuple[str, str]]:
-    """(code, entity) for every violation the runtime finds in STREAM, keeping what a
-    service keeps: each entity's status, and per parent its children's counts (current and
-    reached)."""
-    pairs = {"call": batch_calls(), "leg": transfer_legs()}
+    """(code, entity) for every violation the runtime finds in STREAM as it arrives."""
+    services = {"batch": Service(batch_calls()), "transfer": Service(transfer_legs())}
     parents = {"call": "batch", "leg": "transfer"}
-    status: dict[str, str] = {}
-    counts: dict[str, Counter[str]] = {}
-    reached: dict[str, Counter[str]] = {}
     for _, machine, entity, parent, new in STREAM:
         if parent is None:
-            pair = pairs[next(c for c, p in parents.items() if p == machine)]
-            children = counts.setdefault(entity, Counter())
-            verdict = pair.judge_move(
-                status.get(entity), new, children, reached=lambda e=entity: reached[e]
-            )
+            judged = services[machine].parent(entity, new)
         else:
-            pair = pairs[machine]
-            held = status.get(entity)
-            verdict = pair.judge_start(status.get(parent), new) if held is None else OK
-            siblings = counts.setdefault(parent, Counter())
-            if held is not None:
-                siblings[held] -= 1
-            siblings[new] += 1
-            reached.setdefault(parent, Counter())[new] += 1
-        status[entity] = new
-        if not verdict.ok:
-            yield verdict.code, entity
+            judged = services[parents[machine]].child(entity, parent, new)
+        if not judged.ok:
+            yield judged.code, entity
 
 
 def test_the_runtime_finds_exactly_the_planted_violations() -> None:
@@ -354,29 +338,15 @@ def interleaved(
 
 def runtime_finds(pair: Coupling, stream: list[Event]) -> set[tuple[str, str]]:
     """(code, entity) the runtime refuses in `stream`, judged as each event arrives."""
-    status: dict[str, str] = {}
-    counts: dict[str, Counter[str]] = {}
-    reached: dict[str, Counter[str]] = {}
+    service = Service(pair)
     found: set[tuple[str, str]] = set()
     for _, _, entity, parent, new in stream:
         if parent is None:
-            verdict = pair.judge_move(
-                status.get(entity),
-                new,
-                counts.get(entity, Counter()),
-                reached=reached.get(entity, Counter()),
-            )
+            judged = service.parent(entity, new)
         else:
-            held = status.get(entity)
-            verdict = OK if held is not None else pair.judge_start(status.get(parent), new)
-            siblings = counts.setdefault(parent, Counter())
-            if held is not None:
-                siblings[held] -= 1
-            siblings[new] += 1
-            reached.setdefault(parent, Counter())[new] += 1
-        status[entity] = new
-        if not verdict.ok:
-            found.add((verdict.code, entity))
+            judged = service.child(entity, parent, new)
+        if not judged.ok:
+            found.add((judged.code, entity))
     return found
 
 

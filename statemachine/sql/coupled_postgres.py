@@ -18,10 +18,10 @@ locks its parent row FOR SHARE before judging, and the parent's UPDATE holds the
 lock while its trigger counts the children; so a child's start and its parent's move never
 interleave: whichever locks first commits (or rolls back) before the other judges, and the
 later one's statements see it. Children of one parent share the lock and never wait for each
-other; a transaction holds at most the parent row it writes or locks, so two writers cannot
-wait for each other in a cycle (a transaction that locks a parent as a child's writer and
-then updates that parent itself competes with another doing the same, as with foreign keys).
-Under REPEATABLE READ a parent's move does not see a child committed after its snapshot.
+other. A single-statement writer holds one parent row at a time, so writers cannot wait for
+each other in a cycle; a transaction that starts a child and then moves that parent itself
+can, with another doing the same (as with foreign keys). Under REPEATABLE READ a parent's
+move does not see a child committed after its snapshot.
 
 `children_agree` rules with `reached: true` count the children that ever held a state: the
 child's trigger records each entry into such a state in `<parent schema>.reached_<child

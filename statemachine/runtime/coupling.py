@@ -59,7 +59,8 @@ OK = Judgement(ok=True)
 
 #: the rule kinds a parent's entry into one of their `states` judges
 _ENTRY_KINDS = (RuleKind.REQUIRES_FINAL, RuleKind.CHILDREN_AGREE)
-_NONE: Mapping[str, int] = MappingProxyType({})
+#: counts a judgement has not read (a rule that needs none of them reads it as empty)
+_UNREAD: Mapping[str, int] = MappingProxyType({})
 
 #: the counts a quantity accepts, but `all` (which compares with every child)
 _BOUNDS = {Quantity.ONE: (1, 1), Quantity.SOME: (1, sys.maxsize), Quantity.NONE: (0, 0)}
@@ -230,31 +231,33 @@ class Coupling:
             self._raise_unknown(parent_status, new_status, parent=True)
         if not checks:
             return OK
-        counts: Mapping[str, int] | None = None
-        ever: Mapping[str, int] | None = None
+        known = self._child_values.keys()
+        counts = ever = _UNREAD
         for check in checks:
-            if check.children and counts is None:
-                counts = self._read(children, "children", check.rule)
-            if check.reached and ever is None:
-                ever = self._read(reached, "reached", check.rule)
-            if not check.holds(counts or _NONE, ever or _NONE):
-                return self._violation(new_status, check.rule, counts or _NONE, ever or _NONE)
+            # read inline, each at most once: a call per read costs a tenth of `apply`
+            if check.children and counts is _UNREAD:
+                counts = children() if callable(children) else children  # type: ignore[assignment]
+                if counts is None or not counts.keys() <= known:
+                    self._refuse(counts, "children", check.rule)
+            if check.reached and ever is _UNREAD:
+                ever = reached() if callable(reached) else reached  # type: ignore[assignment]
+                if ever is None or not ever.keys() <= known:
+                    self._refuse(ever, "reached", check.rule)
+            if not check.holds(counts, ever):
+                return self._violation(new_status, check.rule, counts, ever)
         return OK
 
-    def _read(self, given: Counts | None, name: str, rule: Constraint) -> Mapping[str, int]:
-        """The caller's counts (a callable called); raises `TypeError` when they are
-        missing, `UnknownStatus` for a key that is no status of the child."""
-        if given is None:
+    def _refuse(self, counts: Mapping[str, int] | None, name: str, rule: Constraint) -> NoReturn:
+        """Raise `TypeError` for counts not given, `UnknownStatus` for a key that is no
+        status of the child."""
+        if counts is None:
             raise TypeError(
                 f"{self.parent.name} entering {_either(rule.states)} is judged by its "
                 f"{self.child.name} children ({rule.kind}): pass {name}= (counts by status, "
                 "or a callable returning them)"
             )
-        counts = given() if callable(given) else given
-        if not counts.keys() <= self._child_values.keys():
-            unknown = next(v for v in counts if not _known(self._child_values, v))
-            raise not_a_state(self.child, unknown)
-        return counts
+        unknown = next(v for v in counts if not _known(self._child_values, v))
+        raise not_a_state(self.child, unknown)
 
     def _violation(
         self, status: str, rule: Constraint, given: Mapping[str, int], given_ever: Mapping[str, int]

@@ -13,6 +13,7 @@ import attrs
 from statemachine.io.schema import schema_findings
 from statemachine.io.yamldoc import Document, PathKey, read_document
 from statemachine.model.attributes import generated_attributes, reserved_problem
+from statemachine.model.coupling import Constraint, Related
 from statemachine.model.definition import (
     Acknowledgement,
     Alias,
@@ -212,6 +213,43 @@ class _Builder:
             )
         return result
 
+    def rules(self, *path: str | int) -> tuple[Constraint, ...]:
+        """The rules listed at `path` (a relation's `rules`, or the top-level `rules`)."""
+        listed = self.doc.data
+        for part in path:
+            listed = listed[part]
+        return tuple(
+            Constraint(
+                kind=raw["rule"],
+                states=raw.get("states", ()),
+                child_states=raw.get("child_states", ()),
+                reached=raw.get("reached", False),
+                quantity=raw.get("quantity"),
+                field=raw.get("field"),
+                mapping=raw.get("mapping"),
+                decisions=raw.get("decisions", {}),
+                severity=raw.get("severity", "error"),
+                description=raw.get("description", ""),
+                evidence=_evidence(raw.get("evidence")),
+                location=self.value(*path, i, "rule"),
+                at={field: self.value(*path, i, field) for field in raw},
+            )
+            for i, raw in enumerate(listed)
+        )
+
+    def related(self) -> dict[str, Related]:
+        return {
+            child: Related(
+                machine=child,
+                key=raw["key"],
+                rules=self.rules("related", child, "rules") if "rules" in raw else (),
+                description=raw.get("description", ""),
+                evidence=_evidence(raw.get("evidence")),
+                location=self.key("related", child),
+            )
+            for child, raw in self.data.get("related", {}).items()
+        }
+
     def definition(self) -> Definition:
         data = self.data
         states = self.states()
@@ -273,6 +311,8 @@ class _Builder:
                 )
                 for name, raw in data.get("settings", {}).items()
             },
+            related=self.related(),
+            rules=self.rules("rules") if "rules" in data else (),
             location=self.value("machine"),
             initial_location=self.value("initial") if "initial" in data else self.key("machine"),
         )

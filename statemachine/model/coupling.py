@@ -111,6 +111,13 @@ class Constraint:
     description: str = ""
     evidence: Evidence | None = None
     location: Location = attrs.field(default=_NOWHERE, eq=False, repr=False)
+    #: where each field's value stands (`states`, `child_states`, `mapping`, ...)
+    at: Mapping[str, Location] = attrs.field(
+        factory=dict, converter=_frozen_map, eq=False, repr=False
+    )
+
+    def where(self, field: str) -> Location:
+        return self.at.get(field, self.location)
 
     @property
     def code(self) -> str:

@@ -60,8 +60,7 @@ def write(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[pgserver.Server]:
-    """A PostgreSQL server for the session: skipped with the reason when none can start
-    here, a failure in CI."""
+    """A PostgreSQL server for the session (skipped with the reason outside CI without one)."""
     if pgserver.find_bindir() is None:
         if os.environ.get("CI") == "true":
             pytest.fail(pgserver.MISSING)

@@ -3,9 +3,11 @@ gives every write of the status column the runtime's verdict, whichever program 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import duckdb
@@ -16,9 +18,11 @@ from statemachine.graph import Kind, graph_of, rows
 from statemachine.graph.paths import covering_histories, shortest_histories
 from statemachine.io.registry import bundled_dir, load_registry
 from statemachine.runtime import definition, lifecycle
-from statemachine.runtime.streams import DEFAULT_POLICY, Action, Event, classify
+from statemachine.runtime.streams import DEFAULT_POLICY, Action, Event, Verdict, classify
+from statemachine.sql.deliver import Delivery
 from statemachine.sql.postgres import SQLSTATE, enforce_sql, quote_ident
 from tests import pgserver
+from tests.callbacks import Callback, deliveries, log_changes, replayed
 from tests.conftest import run_cli
 from tests.pgserver import Conn
 
@@ -37,6 +41,18 @@ def enforced(conn: Conn, name: str, table: str, column: str | None = None, **key
     )
     conn.execute(enforce_sql(d, table, column=column, **keys))
     return col
+
+
+#: the statements that write one status to row `id`, existing or not (UPDATE only when it
+#: exists): the database must give each the runtime's verdict
+WRITES = {
+    "update": "UPDATE {q} SET {col} = %(status)s WHERE id = %(id)s",
+    "upsert": "INSERT INTO {q} (id, {col}) VALUES (%(id)s, %(status)s) "
+    "ON CONFLICT (id) DO UPDATE SET {col} = EXCLUDED.{col}",
+    "merge": "MERGE INTO {q} AS t USING (VALUES (%(id)s::bigint, %(status)s::text)) AS s (id, st) "
+    "ON t.id = s.id WHEN MATCHED THEN UPDATE SET {col} = s.st "
+    "WHEN NOT MATCHED THEN INSERT (id, {col}) VALUES (s.id, s.st)",
+}
 
 
 def status_of(conn: Conn, table: str, col: str, row: int) -> object:
@@ -68,47 +84,80 @@ def test_every_verdict_of_every_machine_holds_in_the_server(db: Conn, name: str)
         for status in history.states[1:]:
             db.execute(update, (status, row))
         assert status_of(db, table, col, row) == state
-    # ... gets every value of the machine with the runtime's verdict and policy
+    # ... gets every value of the machine with the runtime's verdict and policy, whatever
+    # statement writes it
     for current, value, _ in rows(graph):
         if current is None:
             continue
         verdict = classify(d, current, value)
         action = DEFAULT_POLICY.action(verdict.kind)
         row = held[current]
-        with db.transaction(force_rollback=True):
-            try:
-                result = db.execute(update, (value, row)).fetchall()
-            except psycopg.Error as err:
-                assert action is Action.RAISE, (current, value, verdict.kind, err)
-                assert err.sqlstate == SQLSTATE[verdict.kind]
-                continue
-            assert action is not Action.RAISE, (current, value, verdict.kind)
-            after = status_of(db, table, col, row)
-            assert after == verdict.after, (current, value, verdict.kind)
-            # an ignored repeat keeps the status and lets the row's update through; any
-            # other ignored verdict leaves the row as it is
-            dropped = action is Action.IGNORE and verdict.kind is not Kind.REPEATED
-            assert len(result) == (0 if dropped else 1)
+        for write in WRITES.values():
+            with db.transaction(force_rollback=True):
+                try:
+                    cur = db.execute(write.format(q=q, col=col), {"id": row, "status": value})
+                except psycopg.Error as err:
+                    assert action is Action.RAISE, (current, value, verdict.kind, err)
+                    assert err.sqlstate == SQLSTATE[verdict.kind]
+                    continue
+                assert action is not Action.RAISE, (current, value, verdict.kind)
+                after = status_of(db, table, col, row)
+                assert after == verdict.after, (current, value, verdict.kind, write)
+                # an ignored repeat keeps the status and lets the row's update through; any
+                # other ignored verdict leaves the row as it is
+                dropped = action is Action.IGNORE and verdict.kind is not Kind.REPEATED
+                assert cur.rowcount == (0 if dropped else 1), (current, value, write)
     with pytest.raises(psycopg.Error) as unknown:
         db.execute(update, ("no such status", held[d.initial[0]]))
     assert unknown.value.sqlstate == SQLSTATE[Kind.UNKNOWN]
 
 
-def test_an_insert_must_start_a_history(db: Conn) -> None:
+@pytest.mark.parametrize("name", MACHINES)
+def test_a_new_row_starts_where_the_runtime_starts_a_new_entity(db: Conn, name: str) -> None:
+    d = definition(name)
+    table = f"new rows of {name}"
+    col = enforced(db, name, table)
+    q = quote_ident(table)
+    ids = itertools.count(1)
+    entry = d.initial[0]
+    for value in [*d.states, *d.aliases, "no such status"]:
+        verdict = classify(d, None, value)
+        action = DEFAULT_POLICY.action(verdict.kind)
+        one = f"INSERT INTO {q} (id, {col}) VALUES (%(id)s, %(status)s)"
+        inserts = [one, WRITES["upsert"], WRITES["merge"]]
+        many = f"INSERT INTO {q} (id, {col}) VALUES (%(other)s, %(entry)s), (%(id)s, %(status)s)"
+        for write in [*inserts, many, "COPY"]:
+            given = {"id": next(ids), "status": value, "other": next(ids), "entry": entry}
+            with db.transaction(force_rollback=True):
+                try:
+                    if write == "COPY":
+                        with db.cursor().copy(f"COPY {q} (id, {col}) FROM STDIN") as copy:
+                            copy.write_row((given["other"], entry))
+                            copy.write_row((given["id"], value))
+                    else:
+                        db.execute(write.format(q=q, col=col), given)
+                except psycopg.Error as err:
+                    assert action is Action.RAISE, (value, verdict.kind, write, err)
+                    assert err.sqlstate == SQLSTATE[verdict.kind]
+                    continue
+                assert action is Action.APPLY, (value, verdict.kind, write)
+                assert status_of(db, table, col, given["id"]) == verdict.after, (value, write)
+
+
+def test_an_insert_may_start_past_statuses_that_never_arrived(db: Conn) -> None:
     col = enforced(db, "dialnexa.call", "calls")
     insert = f"INSERT INTO calls (id, {col}) VALUES (%s, %s)"
-    for row, entry in enumerate(definition("dialnexa.call").initial, start=1):
-        db.execute(insert, (row, entry))
-    with pytest.raises(psycopg.Error) as skipped:
-        db.execute(insert, (10, "completed"))
-    assert skipped.value.sqlstate == "SM001"
-    assert skipped.value.diag.message_primary == (
-        "dialnexa.call: calls row 10: cannot start at completed"
-    )
-    assert skipped.value.diag.message_detail == "a row starts at: created, received"
+    for row_id, entry in enumerate(definition("dialnexa.call").initial, start=1):
+        db.execute(insert, (row_id, entry))
+    # the first delivery to arrive is a later status: the runtime applies it as `skipped`
+    db.execute(insert, (10, "completed"))
+    assert status_of(db, "calls", col, 10) == "completed"
     with pytest.raises(psycopg.Error) as unknown:
         db.execute(insert, (11, "compelted"))
     assert unknown.value.sqlstate == "SM002"
+    assert unknown.value.diag.message_primary == (
+        "dialnexa.call: calls row 11: unknown status 'compelted'"
+    )
     # a row without a status yet takes its first one as a new entity does in the runtime
     db.execute(insert, (12, None))
     db.execute(f"UPDATE calls SET {col} = 'completed' WHERE id = 12")
@@ -207,7 +256,15 @@ def test_apply_returns_the_verdict_instead_of_raising(db: Conn) -> None:
             stored,
             4 if stored == "completed" else 2,
         )
-    assert db.execute(apply, (99, "sent", 1)).fetchall() == []
+    # a new entity is stored when the runtime would apply it, and only then
+    assert db.execute(apply, (99, "sent", 1)).fetchall() == [("skipped", None, "sent")]
+    assert db.execute(apply, (98, "compelted", 1)).fetchall() == [("unknown", None, None)]
+    assert db.execute("SELECT id, status, seq FROM call_logs WHERE id > 1").fetchall() == [
+        (99, "sent", 1)
+    ]
+    # a repeat with a newer key keeps the status and the newer key, as the runtime does
+    assert db.execute(apply, (99, "sent", 5)).fetchall() == [("repeated", "sent", "sent")]
+    assert db.execute(apply, (99, "completed", 4)).fetchall() == [("stale", "sent", "sent")]
     # the pure verdict, with how the ordering keys compare
     classify_sql = 'SELECT kind, after, missing FROM "dialnexa.call".classify(%s, %s, %s)'
     assert db.execute(classify_sql, ("created", "completed", 0)).fetchone() == (
@@ -275,17 +332,7 @@ def test_concurrent_writers_leave_only_what_the_replay_of_committed_updates_hold
 ) -> None:
     d = definition("dialnexa.call")
     col = enforced(db, d.name, "calls", seq="seq")
-    # every committed row change, in each row's commit order (the row lock orders them)
-    db.execute("CREATE TABLE committed (n bigserial, id bigint, status text, seq bigint)")
-    db.execute(
-        "CREATE FUNCTION log_committed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"INSERT INTO committed (id, status, seq) VALUES (NEW.id, NEW.{col}, NEW.seq); "
-        "RETURN NULL; END $$"
-    )
-    db.execute(
-        "CREATE TRIGGER log AFTER INSERT OR UPDATE ON calls "
-        "FOR EACH ROW EXECUTE FUNCTION log_committed()"
-    )
+    log_changes(db, "calls")
     entities = range(1, 9)
     for row in entities:
         db.execute(f"INSERT INTO calls (id, {col}, seq) VALUES (%s, 'created', 0)", (row,))
@@ -318,16 +365,10 @@ def test_concurrent_writers_leave_only_what_the_replay_of_committed_updates_hold
         thread.join()
     assert {o for o, _ in outcomes} <= {"updated", "left", "SM001", "SM002"}
     assert {o for o, s in outcomes if s == "no such status"} == {"SM002"}
-    log = db.execute("SELECT id, status, seq FROM committed ORDER BY n").fetchall()
-    assert len(log) == len(entities) + sum(o == "updated" for o, _ in outcomes)
-    events = [Event(str(row), str(status), seq=int(str(seq))) for row, status, seq in log]
+    log = db.execute("SELECT count(*) FROM calls_log").fetchone()
+    assert log == (len(entities) + sum(o == "updated" for o, _ in outcomes),)
     held = {str(row): status for row, status in db.execute(f"SELECT id, {col} FROM calls")}
-    final: dict[str, str | None] = {}
-    for event, verdict in lifecycle(d.name).replay(events):
-        # each committed status is the one the runtime's replay holds after that update
-        assert verdict.after == event.status, (event, verdict)
-        final[event.id] = verdict.after
-    assert final == held
+    assert replayed(db, d, "calls") == held
     assert sum(o == "SM001" for o, _ in outcomes) > 0  # the mix did contain illegal moves
 
 
@@ -378,3 +419,88 @@ def test_cli_without_enforce_prints_the_audit_sql() -> None:
     done = run_cli("sql", "dialnexa.call", "--dialect", "spark")
     assert done.returncode == 0, done.stderr
     assert done.stdout == audit_sql(definition("dialnexa.call"), "spark") + "\n"
+
+
+def test_eight_upserting_writers_on_shuffled_callbacks_end_at_each_final_status(
+    server: pgserver.Server, db: Conn
+) -> None:
+    d = definition("dialnexa.call")
+    db.execute("DROP TABLE IF EXISTS upserted")
+    db.execute("CREATE TABLE upserted (id text PRIMARY KEY, status text, seq bigint)")
+    db.execute(enforce_sql(d, "upserted", seq="seq"))
+    log_changes(db, "upserted")
+    sent = deliveries(d, 300, random.Random(20), window=16)
+    upsert = (
+        "INSERT INTO upserted (id, status, seq) VALUES (%s, %s, %s) "
+        "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"
+    )
+    outcomes: list[tuple[str, str | None]] = []
+    lock = threading.Lock()
+
+    def writer(queue: Iterator[Callback]) -> None:
+        with psycopg.connect(server.conninfo, autocommit=True) as conn:
+            while True:
+                with lock:
+                    callback = next(queue, None)
+                if callback is None:
+                    return
+                try:
+                    conn.execute(upsert, (callback.call, callback.status, callback.seq))
+                    error = None
+                except psycopg.Error as err:
+                    error = err.sqlstate
+                with lock:
+                    outcomes.append((callback.what, error))
+
+    for phase in (sent.first, sent.after):  # the second once the first is answered
+        queue = iter(phase)
+        threads = [threading.Thread(target=writer, args=(queue,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(outcomes) == len(sent.first) + len(sent.after)
+    # legal, late and duplicate callbacks never fail; each kind was there
+    assert {what for what, error in outcomes if error is not None} == {"impossible"}
+    assert {what for what, error in outcomes} == {"legal", "late", "duplicate", "impossible"}
+    assert {error for what, error in outcomes if what == "impossible"} == {"SM001", "SM002"}
+    held = dict(db.execute("SELECT id, status FROM upserted").fetchall())
+    assert held == sent.finals
+    assert replayed(db, d, "upserted") == held
+
+
+@pytest.mark.parametrize("style", ["sync", "async"])
+def test_the_delivery_helper_returns_the_runtimes_verdict(
+    server: pgserver.Server, db: Conn, style: str
+) -> None:
+    d = definition("dialnexa.call")
+    table = f"delivered {style}"
+    db.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    db.execute(f"CREATE TABLE {quote_ident(table)} (id text PRIMARY KEY, status text, seq int)")
+    db.execute(enforce_sql(d, table, seq="seq"))
+    sent = deliveries(d, 60, random.Random(3), window=6)
+    callbacks = [*sent.first, *sent.after]
+    delivery = Delivery(d, table)
+    if style == "sync":
+        got = [delivery.apply(db, c.call, c.status, seq=c.seq) for c in callbacks]
+    else:
+
+        async def deliver() -> list[Verdict]:
+            async with await psycopg.AsyncConnection.connect(
+                server.conninfo, autocommit=True
+            ) as conn:
+                return [
+                    await delivery.apply_async(conn, c.call, c.status, seq=c.seq) for c in callbacks
+                ]
+
+        got = asyncio.run(deliver())
+    events = [Event(c.call, c.status, seq=c.seq) for c in callbacks]
+    expected = [verdict for _, verdict in lifecycle(d).replay(events)]
+    fields = ("kind", "status", "before", "after", "skipped", "through")
+    assert [[getattr(v, f) for f in fields] for v in got] == [
+        [getattr(v, f) for f in fields] for v in expected
+    ]
+    assert all(v.message for v in got)
+    assert {v.kind for v in got} >= {Kind.APPLIED, Kind.SKIPPED, Kind.STALE, Kind.UNKNOWN}
+    held = dict(db.execute(f"SELECT id, status FROM {quote_ident(table)}").fetchall())
+    assert held == sent.finals

@@ -4,17 +4,24 @@ The DDL makes the server itself give every write of the status column the verdic
 runtime gives it, whichever program writes: the machine's schema holds the whole verdict
 relation as a table (`verdicts`), `classify` (held and written status, and how their
 ordering keys compare -> kind, before, after) and, per table, the trigger function and
-`apply_<table>` (the verdict back instead of an error).
+`apply_<table>` (the verdict back instead of an error; it creates a new entity's row).
 
 What each verdict does is the runtime's `DEFAULT_POLICY`: a status it applies is stored as
 the state it means (an alias is stored as its state); an ignored `repeated` keeps the stored
 status and lets the rest of the row's update through; any other ignored verdict (`stale`: an
 older ordering key, or a status behind the stored one) drops that row's update without error
 (the statement reports the row as not updated); a verdict it raises on fails with the
-verdict's SQLSTATE. Two rules are the database's own: an INSERT must start a history (an
-entry state, or one reached from an entry through unreported states only: `applied` for a
-new entity), and a row holding a value that is no status of the machine (stored before the
-enforcement existed) may be set to any status.
+verdict's SQLSTATE. A new row is judged as the runtime judges a new entity (an entry state
+is `applied`, a later one `skipped` past statuses that never arrived), so a status a new row
+may take as itself passes the INSERT trigger's WHEN clause without calling the function (COPY
+and bulk INSERTs stay cheap). Every write pattern reaches one of the two triggers: an
+`INSERT ... ON CONFLICT DO UPDATE` and `MERGE ... WHEN MATCHED THEN UPDATE` reach the UPDATE
+trigger with the stored row as OLD (the INSERT trigger has judged the proposed row as new,
+which changes nothing the UPDATE trigger sees: a status a new entity may take is kept, or an
+alias stored as its state), so an ignored verdict there leaves the row as it is. An ordering
+key a write does not carry (NULL) keeps the stored one, as the runtime keeps the last key.
+One rule is the database's own: a row holding a value that is no status of the machine
+(stored before the enforcement existed) may be set to any status.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from statemachine.graph import Kind, graph_of, rows
+from statemachine.graph import Kind, graph_of, row, rows
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import DEFAULT_POLICY, Action
 
@@ -36,7 +43,7 @@ __all__ = [
 ]
 
 #: the stable SQLSTATE of a verdict that fails (class SM: not used by PostgreSQL); the
-#: default policy fails `illegal` (and an INSERT that does not start a history) and `unknown`
+#: default policy fails `illegal` and `unknown`
 SQLSTATE = {
     Kind.ILLEGAL: "SM001",
     Kind.UNKNOWN: "SM002",
@@ -73,7 +80,10 @@ def quote_literal(value: str) -> str:
 
 
 def _array(values: Iterable[str]) -> str:
-    return f"ARRAY[{', '.join(quote_literal(v) for v in values)}]::text[]"
+    """A text[] constant: one literal, which the parser turns into a constant once (an
+    ARRAY[...] constructor would build the array again for every row a trigger sees)."""
+    elements = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return quote_literal("{" + ",".join(elements) + "}") + "::text[]"
 
 
 def _dollar(body: str) -> str:
@@ -138,6 +148,13 @@ def _order(pairs: Sequence[tuple[str, str]]) -> str:
         both = f"{new} IS NOT NULL AND {old} IS NOT NULL"
         whens.append(f"WHEN {both} AND {new} < {old} THEN -1 WHEN {both} AND {new} > {old} THEN 1")
     return f"CASE {' '.join(whens)} ELSE 0 END"
+
+
+def _starts(definition: Definition) -> list[str]:
+    """The states a new row may hold as written: the INSERT trigger's WHEN clause lets them
+    through without calling the trigger function (a NULL status passes too)."""
+    new = row(graph_of(definition), None)
+    return [s for s in definition.states if DEFAULT_POLICY.action(new[s].kind) is Action.APPLY]
 
 
 def _kinds(action: Action) -> list[Kind]:
@@ -244,10 +261,10 @@ def enforce_sql(
     on_update = quote_ident(f"{definition.name}.{column} on update")
     who = quote_literal(f"{definition.name}: {table} row ")
     raised = _kinds(Action.RAISE)
-    if Kind.ILLEGAL not in raised:
-        raised.append(Kind.ILLEGAL)  # an INSERT that does not start a history
     codes = " ".join(f"WHEN {quote_literal(k)} THEN {quote_literal(SQLSTATE[k])}" for k in raised)
     applies = _listed(_kinds(Action.APPLY))
+    # a write without an ordering key keeps the stored one (the runtime's `merged`)
+    kept = "".join(f"\n        NEW.{k} := coalesce(NEW.{k}, OLD.{k});" for k in keys)
     branches = [f"WHEN {applies} THEN\n        NEW.{col} := found ->> 1;"]
     ignored = _kinds(Action.IGNORE)
     if Kind.REPEATED in ignored:  # the stored status stays; the rest of the update passes
@@ -267,14 +284,11 @@ DECLARE
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         held := OLD.{col};
-        keys := {_order([(f"NEW.{k}", f"OLD.{k}") for k in keys])};
+        keys := {_order([(f"NEW.{k}", f"OLD.{k}") for k in keys])};{kept}
     ELSIF NEW.{col} IS NULL THEN
         RETURN NEW;  -- a new row without a status yet
     END IF;
     {decide}
-    IF TG_OP = 'INSERT' AND kind NOT IN ('applied', 'unknown') THEN
-        kind := 'illegal';  -- a new row must start a history
-    END IF;
     CASE kind
     {cases}
     ELSE
@@ -302,20 +316,56 @@ END
     compare = _order([(f"${i}", f"held.key{i}") for i, _ in numbered])
     held_keys = "".join(f", t.{k} AS key{i}" for i, k in numbered)
     sets = "".join(f", {k} = coalesce(${i}, t.{k})" for i, k in numbered)
+    given = "".join(f", {k}" for _, k in numbered)
+    given_values = "".join(f", ${i}" for i, _ in numbered)
+    relation = f"{schema}.relation()"
+    judge_held = _decide(relation, "held.status", "$2", "newer", applies).replace(
+        "\n", "\n        "
+    )
+    judge_new = _decide(relation, "NULL", "$2", "0", applies).replace("\n", "\n    ")
     apply_body = f"""
 #variable_conflict use_variable
 DECLARE
     held record;
+    newer integer;
+    found jsonb;  -- the relation's entry (this hides FOUND: row counts say what was found)
+    done integer;
 BEGIN
-    SELECT t.{col} AS status{held_keys} INTO held FROM {tbl} AS t WHERE t.{row_id} = $1
-        FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN;
+    LOOP
+        SELECT t.{col} AS status{held_keys} INTO held FROM {tbl} AS t WHERE t.{row_id} = $1
+            FOR UPDATE;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        IF done > 0 THEN
+            newer := {compare};
+            {judge_held}
+            before := held.status;
+            after := coalesce(found ->> 1, held.status);
+            -- a repeat with a newer key confirms the status as of that key (the runtime
+            -- keeps the newer key)
+            IF kind IN ({applies}) OR (kind = 'repeated' AND newer > 0) THEN
+                UPDATE {tbl} AS t SET {col} = after{sets} WHERE t.{row_id} = $1;
+            END IF;
+            EXIT;
+        END IF;
+        -- a new entity: stored only when the runtime would apply it
+        {judge_new}
+        before := NULL;
+        after := found ->> 1;
+        EXIT WHEN kind NOT IN ({applies});
+        INSERT INTO {tbl} ({row_id}, {col}{given}) VALUES ($1, after{given_values})
+            ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        EXIT WHEN done > 0;
+        -- another writer created the row meanwhile: judge the status against its row
+    END LOOP;
+    -- most moves pass or miss nothing: no query to unpack an empty list
+    missing := CASE WHEN found -> 2 = '[]' OR found IS NULL THEN '{{}}'::text[] END;
+    IF missing IS NULL THEN
+        missing := ARRAY(SELECT jsonb_array_elements_text(found -> 2));
     END IF;
-    SELECT * INTO kind, before, after, missing, through
-        FROM {schema}.classify(held.status, $2, {compare});
-    IF kind IN ({_listed(_kinds(Action.APPLY))}) THEN
-        UPDATE {tbl} AS t SET {col} = after{sets} WHERE t.{row_id} = $1;
+    through := CASE WHEN found -> 3 = '[]' OR found IS NULL THEN '{{}}'::text[] END;
+    IF through IS NULL THEN
+        through := ARRAY(SELECT jsonb_array_elements_text(found -> 3));
     END IF;
     RETURN NEXT;
 END
@@ -331,7 +381,8 @@ CREATE OR REPLACE FUNCTION {enforce}() RETURNS trigger
 LANGUAGE plpgsql AS {_dollar(trigger)};
 
 CREATE OR REPLACE TRIGGER {on_insert} BEFORE INSERT ON {tbl}
-    FOR EACH ROW EXECUTE FUNCTION {enforce}();
+    FOR EACH ROW WHEN (NEW.{col} <> ALL ({_array(_starts(definition))}))
+    EXECUTE FUNCTION {enforce}();
 CREATE OR REPLACE TRIGGER {on_update} BEFORE UPDATE OF {", ".join([col, *keys])} ON {tbl}
     FOR EACH ROW WHEN ({" OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in [col, *keys])})
     EXECUTE FUNCTION {enforce}();

@@ -434,3 +434,25 @@ def test_a_deleted_leg_takes_what_it_reached_along(db: Conn) -> None:
         db.execute(
             "UPDATE transfers SET status = 'transfer_no_ic_answered' WHERE id = %s", (transfer,)
         )
+
+
+def test_a_relation_without_hard_rules_enforces_nothing_more(db: Conn) -> None:
+    # a lead's branch against its call (matches) is the audit's: the DDL runs, refuses nothing
+    for name in ("calls", "leads"):
+        db.execute(f"DROP TABLE IF EXISTS {name}")
+    db.execute("CREATE TABLE leads (id bigint PRIMARY KEY, status text)")
+    db.execute("CREATE TABLE calls (id bigint PRIMARY KEY, lead_id bigint, status text)")
+    done = run_cli(
+        "sql", "dialnexa.workflow_lead", "--dialect", "postgres", "--enforce", "--table",
+        "leads", "--related", "dialnexa.call=calls",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "-- dialnexa.workflow_lead on leads with dialnexa.call on calls (lead_id): no rule" in (
+        done.stdout
+    )
+    db.execute(done.stdout)
+    db.execute("INSERT INTO leads VALUES (1, 'pending')")
+    db.execute("INSERT INTO calls VALUES (1, 1, 'created')")
+    db.execute("UPDATE leads SET status = 'active' WHERE id = 1")
+    db.execute("UPDATE leads SET status = 'completed' WHERE id = 1")
+    db.execute("INSERT INTO calls VALUES (2, 1, 'created')")

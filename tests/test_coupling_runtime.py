@@ -401,3 +401,20 @@ def test_the_random_streams_break_every_rule() -> None:
         for code, _ in runtime_finds(pair, stream)
     )
     assert set(codes) == {"SM201", "SM202", "SM203"}, codes
+
+
+def test_the_bundled_relations_judge_as_declared() -> None:
+    calls = coupling("dialnexa.batch", "dialnexa.call")
+    assert calls.judge_start("cancelled", "created").code == "SM201"
+    assert calls.judge_start("active", "created") is OK
+    assert calls.judge_move("running", "completed", {"no_answer": 3}) is OK
+    legs = coupling("dialnexa.transfer", "dialnexa.transfer_leg")
+    timeout = ("hunting", "transfer_hunt_timeout")
+    assert legs.judge_move(*timeout, {"cancelled": 1}, reached={"ringing": 1}) is OK
+    assert legs.judge_move(*timeout, {"cancelled": 1}, reached={"answered": 1}).code == "SM203"
+    leads = coupling("dialnexa.workflow", "dialnexa.workflow_lead")
+    assert leads.judge_start("paused", "active").code == "SM201"
+    # a relation with no start or move rule (the lead's branch: matches) refuses nothing
+    branch = coupling("dialnexa.workflow_lead", "dialnexa.call")
+    assert branch.judge_start("completed", "created") is OK
+    assert branch.judge_move("active", "completed") is OK

@@ -183,7 +183,7 @@ def _start(p: _Pair, rule: Rule) -> str:
 
 def _child_trigger(p: _Pair) -> str:
     c = p.c
-    starts = [f"start{i} := {_start(p, rule)};" for i, rule in enumerate(p.blocks)]
+    prelude = [f"start{i} := {_start(p, rule)};" for i, rule in enumerate(p.blocks)]
     checks: list[str] = []
     for i, rule in enumerate(p.blocks):
         message = _format(
@@ -219,15 +219,18 @@ def _child_trigger(p: _Pair) -> str:
         checks.append(f"""IF {p.parent_in(rule, "held")} THEN
         {p.agree_check(rule, f"NEW.{p.key}", True, who)}
     END IF;""")
-    record = ""
     if p.reached is not None:
-        record = f"""IF NEW.{p.child_col} = ANY ({_array(p.reached_values)}) THEN
+        prelude.insert(
+            0,
+            f"""IF NEW.{p.child_col} = ANY ({_array(p.reached_values)}) THEN
         INSERT INTO {p.reached} VALUES (NEW.{p.child_id}::text, NEW.{p.child_col})
             ON CONFLICT DO NOTHING;
-    END IF;
-    """
-    # every write may change what a children_agree rule counts; else only a start matters
-    needed = "true" if p.agrees else " OR ".join(f"start{i}" for i in range(len(p.blocks)))
+    END IF;""",
+        )
+    # every write may change what a children_agree rule counts: each locks the parent
+    if not p.agrees:  # then only a start needs the parent
+        needed = " OR ".join(f"start{i}" for i in range(len(p.blocks))) or "false"
+        prelude.append(f"IF NOT ({needed}) THEN\n        RETURN NEW;\n    END IF;")
     declared = "".join(f"\n    start{i} boolean;" for i in range(len(p.blocks)))
     return f"""
 DECLARE
@@ -238,10 +241,7 @@ BEGIN
     IF NEW.{p.key} IS NULL OR NEW.{p.child_col} IS NULL THEN
         RETURN NEW;  -- no parent, or no status yet: no rule is judged
     END IF;
-    {record}{_lines(starts)}
-    IF NOT ({needed or "false"}) THEN
-        RETURN NEW;
-    END IF;
+    {_lines(prelude)}
     -- the parent's status cannot change until this transaction ends, and a move of the
     -- parent that counts its children waits for this row
     SELECT t.{p.col} INTO held FROM {p.table} AS t WHERE t.{p.id} = NEW.{p.key} FOR SHARE;

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from statemachine.io.registry import RULES
+from statemachine.model.coupling import CODES
 from tests.conftest import run_cli
 
 # (code, definition, line, col, words the message must contain)
@@ -449,6 +450,179 @@ states:
         3,
         ["state 'x' has no evidence"],
     ),
+    (
+        "SM090",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  dialnexa.cal: {key: b_id}
+""",
+        9,
+        3,
+        ["related machine 'dialnexa.cal' is not loaded", "did you mean 'dialnexa.call'"],
+    ),
+    (
+        "SM091",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  a.b: {key: b_id}
+""",
+        9,
+        3,
+        ["related to itself", "top-level `rules`"],
+    ),
+    (
+        "SM092",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  dialnexa.call:
+    key: b_id
+    rules:
+      - {rule: blocks_start, states: [y], child_states: [creatd]}
+""",
+        12,
+        57,
+        ["child_states 'creatd' is not a state of dialnexa.call", "did you mean 'created'"],
+    ),
+    (
+        "SM093",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  dialnexa.call:
+    key: b_id
+    rules:
+      - {rule: counts, mapping: campaign_countr}
+""",
+        12,
+        33,
+        [
+            "mapping 'campaign_countr' is not a mapping of dialnexa.call",
+            "did you mean 'campaign_counter'",
+        ],
+    ),
+    (
+        "SM094",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+mappings:
+  m: {labels: {a: A, b: B}, entries: {y: [a, b]}}
+rules:
+  - {rule: decides, field: r, mapping: m, decisions: {y: {v: c}}}
+""",
+        11,
+        54,
+        ["decision y: v gives 'c', which is not a label of mapping 'm'"],
+    ),
+    (
+        "SM095",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  dialnexa.transfer_leg:
+    key: b_id
+    rules:
+      - {rule: children_agree, states: [y], child_states: [winner]}
+""",
+        12,
+        16,
+        ["children_agree rule needs `quantity`"],
+    ),
+    (
+        "SM096",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+related:
+  dialnexa.call:
+    key: b_id
+    rules:
+      - {rule: requires_final, states: [y], quantity: all}
+""",
+        12,
+        55,
+        ["requires_final rule does not take `quantity`; remove it"],
+    ),
+    (
+        "SM097",
+        """
+machine: a.b
+initial: x
+states:
+  x: {}
+  y: {final: true}
+transitions:
+  - {source: x, dest: y}
+mappings:
+  m: {entries: {y: a}}
+rules:
+  - {rule: requires_final, states: [y]}
+""",
+        11,
+        12,
+        ["requires_final rule judges a parent against its children", "`related:"],
+    ),
+    (
+        "SM098",
+        """
+machine: a.b
+sources: [{id: "1", title: Doc}]
+initial: x
+states:
+  x: {evidence: {inferred: i}}
+  y: {final: true, evidence: {inferred: i}}
+transitions:
+  - {source: x, dest: y, evidence: {inferred: i}}
+related:
+  dialnexa.call: {key: b_id}
+""",
+        10,
+        3,
+        ["relation to 'dialnexa.call' has no evidence"],
+    ),
 ]
 
 
@@ -473,7 +647,7 @@ def test_rule_reports_code_line_and_column(write, code, text, line, col, words):
 
 
 def test_every_rule_has_a_case_and_a_docstring():
-    tested = {case[0] for case in CASES} | {"SM080", "SM081"}
+    tested = {case[0] for case in CASES} | {"SM080", "SM081"} | set(CODES.values())
     assert tested == set(RULES), set(RULES) ^ tested
     for rule in RULES.values():
         assert len(rule.doc) > 20, rule.code

@@ -29,6 +29,10 @@ SEMANTIC_CODES = {
     "SM002",
     *(f"SM0{n}" for n in (20, 21, 22, 23, 25, 30, 31, 32, 33, 34, 40, 50, 51, 60, 61, 62, 80, 81)),
 }
+#: which fields a rule kind takes and where it stands (SM095-SM097) is left to the checker: a
+#: schema says it only as one if/then branch per kind, whose errors name neither the kind nor
+#: the fix; the rest of the coupling checks (SM090-SM094) refer to names
+COUPLING_CODES = {f"SM09{n}" for n in range(8)}
 VALIDATOR = jsonschema.Draft202012Validator(schema())
 
 
@@ -49,8 +53,8 @@ def _checker_errors(folder: Path) -> dict[str, set[str]]:
 def _disagreement(accepts: bool, codes: set[str]) -> str | None:
     if not accepts and not codes & SCHEMA_CODES:
         return f"schema rejects, checker reports {sorted(codes) or 'nothing'}"
-    if accepts and codes - SEMANTIC_CODES:
-        return f"schema accepts, checker reports {sorted(codes - SEMANTIC_CODES)}"
+    if accepts and codes - SEMANTIC_CODES - COUPLING_CODES:
+        return f"schema accepts, checker reports {sorted(codes - SEMANTIC_CODES - COUPLING_CODES)}"
     return None
 
 

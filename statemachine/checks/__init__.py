@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from statemachine.checks import evidence, graph, names, references, values
+from statemachine.checks import coupling, evidence, graph, names, references, values
 from statemachine.checks.finding import Finding, Severity
 from statemachine.checks.rule import RULES, Context, Rule
 from statemachine.model.definition import Definition
 
 __all__ = ["RULES", "Finding", "Rule", "Severity", "check_definition"]
 
-_MODULES = (references, graph, names, values, evidence)
+_MODULES = (references, graph, names, values, evidence, coupling)
 
 
 def check_definition(

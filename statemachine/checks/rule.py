@@ -20,6 +20,10 @@ class Context:
     definition: Definition
     machines: Mapping[str, Definition] = attrs.field(factory=lambda: MappingProxyType({}))
 
+    def machine(self, name: str) -> Definition | None:
+        """This definition or a machine loaded beside it, by name."""
+        return self.definition if name == self.definition.name else self.machines.get(name)
+
 
 Check = Callable[[Context], Iterator[Finding]]
 

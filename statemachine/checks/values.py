@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from statemachine.checks.finding import Finding
 from statemachine.checks.references import Vocabulary
 from statemachine.checks.rule import Context, check
-from statemachine.model.definition import Definition, Totality
+from statemachine.model.definition import Totality
 
 
 @check("SM050", "alias-unknown-state")
@@ -42,11 +42,6 @@ def value_shadows_state(ctx: Context) -> Iterator[Finding]:
             )
 
 
-def _machine(ctx: Context, name: str) -> Definition | None:
-    """This definition or a machine loaded beside it, by name."""
-    return ctx.definition if name == ctx.definition.name else ctx.machines.get(name)
-
-
 @check("SM060", "unknown-machine")
 def unknown_machine(ctx: Context) -> Iterator[Finding]:
     """A mapping's `keys` and `values` must name a machine that is loaded beside it."""
@@ -67,8 +62,8 @@ def mapping_unknown_state(ctx: Context) -> Iterator[Finding]:
     """A mapping's keys must be states of its `keys` machine; with `values`, its labels
     must be states of that machine; with `labels`, every label must be listed there."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
-        targets = _machine(ctx, mapping.values) if mapping.values else None
+        keyed = ctx.machine(mapping.keys or ctx.definition.name)
+        targets = ctx.machine(mapping.values) if mapping.values else None
         keys = Vocabulary(keyed.states if keyed else ())
         values = Vocabulary(targets.states if targets else ())
         labels_known = Vocabulary(mapping.labels)
@@ -100,7 +95,7 @@ def mapping_not_total(ctx: Context) -> Iterator[Finding]:
     """A mapping marked `total: true` must map every state of its `keys` machine;
     `total: final` every final state."""
     for mapping in ctx.definition.mappings.values():
-        keyed = _machine(ctx, mapping.keys or ctx.definition.name)
+        keyed = ctx.machine(mapping.keys or ctx.definition.name)
         if keyed is None or mapping.total is Totality.PARTIAL:
             continue
         wanted = keyed.final_states if mapping.total is Totality.FINAL else tuple(keyed.states)

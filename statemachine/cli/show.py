@@ -51,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
         f"mapping {name}: {len(mapping['entries'])} entries"
         for name, mapping in data["mappings"].items()
     )
+    for related in definition.related.values():
+        lines.append(f"related {related.machine} (key {related.key}):")
+        lines.extend(f"  {c.summary()}" for c in related.rules)
+    if definition.rules:
+        lines.append("rules:")
+        lines.extend(f"  {c.summary()}" for c in definition.rules)
     for line in lines:
         print(printable(line))
     return EXIT_OK

@@ -48,9 +48,11 @@ def index_markdown(
     machines: Sequence[Definition],
     files: Mapping[str, Mapping[str, Path]],
     sources: Sequence[str],
+    systems: Mapping[str, Mapping[str, Path]] | None = None,
 ) -> str:
     """The index: `files` maps each machine to its diagram files (format -> path relative to
-    the index); `sources` are the definition folders the machines were read from."""
+    the index), `systems` each parent machine to its system view's files; `sources` are the
+    definition folders the machines were read from."""
     folders = ", ".join(_code(s) for s in sources)
     lines = [
         "# Lifecycle diagrams",
@@ -98,6 +100,19 @@ def index_markdown(
                 f"| {_code(s.name)}{initial} | {'yes' if s.final else 'no'} | "
                 f"{'yes' if s.reported else 'no'} | {', '.join(_code(g) for g in s.groups)} | "
                 f"{_cell(s.description)} |"
+            )
+        system = (systems or {}).get(d.name)
+        if system:
+            lines += [
+                "",
+                f"System view: {_escaped(d.name)}, the machines related to it and the rules "
+                "between them (docs/format.md, Coupled lifecycles).",
+                "",
+            ]
+            if "svg" in system:
+                lines += [f"![{_escaped(d.name)} system view]({_link(system['svg'])})", ""]
+            lines.append(
+                "Files: " + ", ".join(f"[{f.upper()}]({_link(p)})" for f, p in system.items())
             )
         if d.aliases or d.acknowledgements:
             lines.append("")

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from statemachine.model.coupling import Constraint
 from statemachine.model.definition import Definition, Evidence
 
-__all__ = ["definition_to_dict"]
+__all__ = ["constraint_to_dict", "definition_to_dict"]
 
 
 def _evidence(evidence: Evidence | None) -> dict[str, str] | None:
     return evidence.as_dict() if evidence else None
+
+
+def constraint_to_dict(c: Constraint) -> dict[str, Any]:
+    """One rule: its kind and code, severity, and every field (empty where the kind takes none)."""
+    return {
+        "rule": str(c.kind),
+        "code": c.code,
+        "severity": str(c.severity),
+        "states": list(c.states),
+        "child_states": list(c.child_states),
+        "reached": c.reached,
+        "quantity": str(c.quantity) if c.quantity else None,
+        "field": c.field,
+        "mapping": c.mapping,
+        "decisions": {status: dict(labels) for status, labels in c.decisions.items()},
+        "description": c.description,
+        "evidence": _evidence(c.evidence),
+    }
 
 
 def definition_to_dict(d: Definition) -> dict[str, Any]:
@@ -97,4 +116,14 @@ def definition_to_dict(d: Definition) -> dict[str, Any]:
             }
             for m in d.mappings.values()
         },
+        "related": {
+            r.machine: {
+                "key": r.key,
+                "description": r.description,
+                "evidence": _evidence(r.evidence),
+                "rules": [constraint_to_dict(c) for c in r.rules],
+            }
+            for r in d.related.values()
+        },
+        "rules": [constraint_to_dict(c) for c in d.rules],
     }

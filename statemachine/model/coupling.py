@@ -124,6 +124,26 @@ class Constraint:
         """The stable code a violation of this rule carries."""
         return CODES[self.kind]
 
+    def summary(self) -> str:
+        """The rule on one line: code, kind and what it names (`show`, diagrams)."""
+        parts = [self.code, str(self.kind)]
+        if self.severity is not Severity.ERROR:
+            parts.append(f"({self.severity})")
+        if self.states:
+            parts.append(f"states {', '.join(self.states)}")
+        if self.child_states:
+            parts.append(f"child_states {', '.join(self.child_states)}")
+        if self.quantity:
+            parts.append(f"quantity {self.quantity}{', reached' if self.reached else ''}")
+        parts.extend(
+            f"{name} {value}"
+            for name, value in (("field", self.field), ("mapping", self.mapping))
+            if value
+        )
+        if self.decisions:
+            parts.append(f"decisions for {', '.join(self.decisions)}")
+        return " ".join(parts)
+
 
 @attrs.frozen
 class Related:

@@ -139,3 +139,11 @@ def test_the_public_api_checks_relations(tmp_path: Path) -> None:
     found = load_registry([_pair(tmp_path / "m", bad)])
     codes = sorted((f.code, f.location.line) for f in found.findings)
     assert codes == [("SM096", 14), ("SM096", 14)], codes
+
+
+def test_the_runtime_loads_a_parent_with_its_children(tmp_path: Path) -> None:
+    from statemachine.runtime import definition
+
+    assert definition("dialnexa.transfer").related["dialnexa.transfer_leg"].key == "transfer_id"
+    folder = _pair(tmp_path / "m")
+    assert definition("t.parent", paths=[folder]).related["t.child"].rules[1].code == "SM203"

@@ -72,9 +72,9 @@ def _bundled(name: str) -> Definition:
 
 
 def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
-    """Machine `name` from `paths`, checked with the machines its mappings refer to (found
-    under `paths`, then among the bundled machines when `bundled` is set): only their files
-    are read."""
+    """Machine `name` from `paths`, checked with the machines its mappings and relations
+    refer to (found under `paths`, then among the bundled machines when `bundled` is set):
+    only their files are read."""
     index = machine_index(paths)
     files = index.get(name)
     if not files:
@@ -90,6 +90,7 @@ def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
         if found.name != name:  # the index misread a `machine:` line
             return _everything(name, paths, bundled)
         refs = {n for m in found.mappings.values() for n in (m.keys, m.values) if n}
+        refs.update(found.related)  # a relation's rules name the child's states and mappings
         context = {}
         for ref in sorted(refs - {name}):
             where = index.get(ref) or around.get(ref)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from statemachine.runtime import definition, lifecycle
 from statemachine.runtime.streams import Event
 from statemachine.sql.audit import audit_sql
 from tests.conftest import run_cli
+from tests.test_audit_agreement import spark  # noqa: F401 - the Spark session fixture
 
 HEADER = ["call_id", "status", "at", "event_id"]
 #: DialNexa calls: a clean one, a late `sent` after completion, a duplicate webhook, an
@@ -177,7 +179,7 @@ def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "ok.csv", ROWS[:3])
     done = run_cli("audit", "dialnexa.call", str(data), "--id", "call_id")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("dialnexa.call: 3 events, 1 entities")
+    assert done.stdout.startswith("dialnexa.call: 3 events, 1 entity")
     assert "verdicts   applied 3" in done.stdout
 
 
@@ -190,7 +192,8 @@ def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
         (["{data}", "--id", "call_id", "--stale-after", "sent=soon"], "not a duration"),
         (["{data}", "--id", "call_id", "--stale-after", "snet=1h"], "STATE one of"),
         (["{data}", "--id", "call_id", "--as-of", "yesterday"], "not a time"),
-        (["{bad}", "--id", "call_id"], "cannot read"),
+        # named as replay names it: file, line, column, how to fix it
+        (["{bad}", "--id", "call_id"], 'bad.csv:2:3: at "not a time" is not an ISO 8601 time'),
         (["{data}", "--id", "call_id", "--format", "html"], "needs -o FILE"),
     ],
 )
@@ -268,3 +271,89 @@ def test_audit_sql_names_its_relations(dialect: str) -> None:
 
 def test_columns_default_to_the_replay_names() -> None:
     assert Columns().id == "id" and Columns().at == "at" and Columns().event_id == "event_id"
+
+
+@pytest.fixture(params=["duckdb", "python", "spark"])
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "spark":
+        request.getfixturevalue("spark")  # skips, visibly, without PySpark or java
+    return str(request.param)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("id,status,id\nc1,created,c2\n", "dup.csv"),  # a duplicate column
+        ("call_id,status,seq,call_id\nc1,created,1,c2\n", "dup-named.csv"),
+        ("id,status,seq\nc1,created,1\nc1,sent,abc\n", "seq.csv"),  # not an integer
+        ("id,status,at\nc1,created,2025-03-03T09:00:00Z\nc1,sent,never\n", "at.csv"),
+        (
+            '{"id": "c1", "status": "created", "seq": 1}\n{"id": "c1", "status": "sent", '
+            '"seq": "abc"}\n',
+            "seq.jsonl",
+        ),
+    ],
+)
+def test_the_audit_reads_a_file_by_the_rules_of_replay(
+    tmp_path: Path, engine: str, text: str, name: str
+) -> None:
+    if engine == "spark" and name not in ("dup.csv", "seq.csv"):
+        pytest.skip("Spark: one duplicate column and one bad value (each run starts a JVM)")
+    data = tmp_path / name
+    data.write_text(text, encoding="utf-8")
+    column = ["--id", "call_id"] if "call_id" in text else []
+    replayed = run_cli("replay", "dialnexa.call", str(data))
+    audited = run_cli("audit", "dialnexa.call", str(data), "--engine", engine, *column)
+    assert audited.returncode == 2, audited.stdout
+    assert "Traceback" not in audited.stderr
+    # Spark's JVM and logger write their own lines to the same stream, at any time
+    assert f"statemachine: error: {data}:" in audited.stderr, audited.stderr
+    if not column:  # replay knows no --id: the same file refused in the same words
+        assert replayed.returncode == 2
+        assert replayed.stderr.strip() in audited.stderr
+        assert "; " in replayed.stderr  # what is wrong; how to fix it
+
+
+def test_findings_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
+    """OWASP's CSV injection advice: a text cell starting with = + - @ tab or CR gets a
+    leading single quote, and every text cell is quoted; Parquet keeps the values."""
+    hostile = ["=cmd|' /C calc'!A0", "+1,2", "-2+3", "@SUM(A1)", "\tx", "\rx", 'a"b', "plain"]
+    data = write_csv(tmp_path / "evil.csv", [[i, "bogus"] for i in hostile], ["id", "status"])
+    found = tmp_path / "findings.csv"
+    done = run_cli("audit", "dialnexa.call", str(data), "--findings", str(found))
+    assert done.returncode == 1, done.stderr
+    with found.open(newline="", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    assert ids == [f"'{i}" if i[0] in "=+-@\t\r" else i for i in hostile]
+    raw = found.read_text(encoding="utf-8")
+    assert "\"'=cmd|' /C calc'!A0\"" in raw and '"a""b"' in raw  # quoted, quotes doubled
+    parquet = tmp_path / "findings.parquet"
+    run_cli("audit", "dialnexa.call", str(data), "--findings", str(parquet))
+    stored = duckdb.sql(f"SELECT id FROM '{parquet}' ORDER BY ord").fetchall()
+    assert [r[0] for r in stored] == hostile
+
+
+def _keys(text: str) -> set[str]:
+    return set(re.findall(r'"(\w+)"', text))
+
+
+def test_the_readme_lists_every_key_of_the_json_contract(calls: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("`--format json` is a pinned contract")
+    contract = readme[start : readme.index("`--findings FILE`", start)]
+    _, report = audit_json(str(calls))
+    emitted = set(report) | {key for t in report["transitions"] for key in t}  # type: ignore[attr-defined]
+    assert _keys(contract) == emitted
+
+
+def test_without_a_time_column_stuck_cannot_be_judged(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "timeless.csv", [["c1", "created"]], ["id", "status"])
+    done = run_cli("audit", "dialnexa.call", str(data), "--stale-after", "created=1m")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("dialnexa.call: 1 event, 1 entity\n")
+    assert "stuck      cannot be judged without a time column (--at) or --as-of" in done.stdout
+    assert "stuck      none" not in done.stdout
+    timed = write_csv(
+        tmp_path / "timed.csv", [["c1", "created", "2025-03-03T09:00:00Z"]], ["id", "status", "at"]
+    )
+    assert "stuck      none" in run_cli("audit", "dialnexa.call", str(timed)).stdout

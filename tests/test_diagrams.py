@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import re
 import shutil
@@ -458,3 +459,40 @@ def test_missing_dot_still_writes_sources(tmp_path: Path) -> None:
     assert (tmp_path / "d" / "dialnexa" / "call.dot").exists()
     assert (tmp_path / "d" / "dialnexa" / "call.mmd").exists()
     assert not (tmp_path / "d" / "dialnexa" / "call.svg").exists()
+
+
+def _svg_width(dot: str) -> int:
+    svg = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
+    found = re.search(r'<svg width="(\d+)pt"', svg.stdout)
+    assert found is not None
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("ranks", [2, 5])
+def test_the_header_wraps_to_the_graphs_width(tmp_path: Path, ranks: int) -> None:
+    """Long source titles (with URLs) wrap: the graph, not its header, sets the width."""
+    chain = [f"s{i}" for i in range(ranks)]
+    title = "A provider status reference, section on delivery receipts " * 3
+    text = (
+        "machine: acme.wide\ninitial: s0\nsources:\n"
+        + "".join(
+            f"  - {{id: D{i}, title: '{title}(https://example.com/{'x' * 90})'}}\n"
+            for i in range(3)
+        )
+        + "states:\n"
+        + "".join(f"  {s}: {{{'final: true' if s == chain[-1] else ''}}}\n" for s in chain)
+        + "transitions:\n"
+        + "".join(f"  - {{source: {a}, dest: {b}}}\n" for a, b in itertools.pairwise(chain))
+    )
+    path = tmp_path / "wide.yaml"
+    path.write_text(text)
+    done = run_cli("render", str(path), "-o", str(tmp_path / "out"), "--format", "dot")
+    assert done.returncode == 0, done.stderr
+    dot = (tmp_path / "out" / "acme" / "wide.dot").read_text()
+    header = re.compile(r'(fontsize=16 )label="((?:[^"\\]|\\.)*)"')
+    found = header.search(dot)
+    assert found is not None
+    assert found.group(2).count("https://example.com/") == 3  # every source, each URL whole
+    headless = header.sub(r'\1label=""', dot, count=1)
+    # the narrowest header is 42 characters: about 430 pt at 16 pt
+    assert _svg_width(dot) <= max(_svg_width(headless) * 1.1, 450)

@@ -61,6 +61,33 @@ def test_bad_values_are_located_findings(write: Callable[..., Path]) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "number",
+    [
+        "0x" + "f" * 4000,
+        "-0x" + "F" * 4000,
+        "+0x" + "f_" * 4000 + "f",
+        "0b" + "1" * 15000,
+        "-0b_" + "1" * 15000,
+        "0" + "7" * 5000,  # YAML 1.1 octal
+        "+0_" + "7" * 5000,
+        "-" + "9_" * 4400 + "9",
+        "1" + ":59" * 3000,  # YAML 1.1 base 60
+    ],
+)
+def test_every_integer_form_past_the_digit_limit_is_a_located_finding(
+    write: Callable[..., Path], number: str
+) -> None:
+    path = write(
+        f"machine: a.b\ninitial: x\nstates:\n  x: {{final: true, description: {number}}}\n"
+    )
+    found = _json_findings(path)
+    assert [(f["line"], f["col"], f["code"]) for f in found] == [(4, 33, "SM001")], found
+    message = str(found[0]["message"])
+    assert message.startswith("the whole number '" + number[:20])
+    assert message.endswith("has more than 4300 digits; quote it to keep it as text")
+
+
 def test_keys_are_names_never_built(write: Callable[..., Path]) -> None:
     """Keys that YAML 1.1 would make into dates, numbers or booleans, or fail to build."""
     digits = "7" * 1000  # past what a key may hold as a number; YAML limits keys to 1024

@@ -553,3 +553,58 @@ def test_events_normalise_times_and_check_sequence_numbers() -> None:
     with pytest.raises(TypeError):
         Event("x", "queued", seq=True)  # type: ignore[arg-type]
     assert Event("x", "queued").key is None
+
+
+def test_at_takes_a_datetime_or_iso_8601_text_in_apply_and_replay() -> None:
+    calls = lifecycle("dialnexa.call")
+    row: dict[str, Any] = {}
+    first = calls.apply(row, "created", at="2025-06-02T08:00:20Z", key_field="key")
+    assert first.kind is Kind.APPLIED
+    assert row["key"] == (None, datetime(2025, 6, 2, 8, 0, 20, tzinfo=UTC), None)
+    # the same instant written with an offset, then an older one given as a datetime
+    same = calls.apply(row, "sent", at="2025-06-02T10:00:20+02:00", key_field="key")
+    assert same.kind is Kind.APPLIED
+    older = datetime(2025, 6, 2, 8, 0, 19, tzinfo=UTC)
+    assert calls.apply(row, "completed", at=older, key_field="key").kind is Kind.STALE
+    for bad in (5, 1.5, b"2025-06-02", ["2025"]):
+        with pytest.raises(TypeError, match=r"^at must be a datetime or ISO 8601 text"):
+            calls.apply({}, "created", at=bad)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^at must be a datetime or ISO 8601 text"):
+            Event("c1", "created", at=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^at must be an ISO 8601 time .* not 'yesterday'"):
+        calls.apply({}, "created", at="yesterday")
+    events = [
+        Event("c1", "created", at="2025-06-02T08:00:20Z"),
+        Event("c1", "sent", at=datetime(2025, 6, 2, 8, 0, 21)),  # naive: UTC
+        Event("c1", "created", at="2025-06-02T08:00:20.5"),
+    ]
+    kinds = [verdict.kind for _, verdict in calls.replay(events)]
+    assert kinds == [Kind.APPLIED, Kind.APPLIED, Kind.STALE]
+
+
+TIE = """
+machine: acme.tie
+initial: [a, b, z]
+states:
+  a: {}
+  b: {}
+  z: {}
+  c: {}
+  d: {final: true}
+transitions:
+  - {source: [a, b], dest: c}
+  - {source: z, dest: a}
+  - {source: c, dest: d}
+"""
+
+
+def test_never_arrived_names_every_equally_near_entry(write: Callable[..., Path]) -> None:
+    """A new entity at `c` came from `a` or from `b` (each one step away; `z` is two): both
+    are named, in the definition's order, whatever order the definition lists moves in."""
+    for text in (TIE, TIE.replace("[a, b], dest: c", "[b, a], dest: c")):
+        lc = lifecycle("acme.tie", paths=[write(text, "tie.yaml")])
+        first = lc.classify(None, "c")
+        assert first.kind is Kind.SKIPPED
+        assert first.message == "new entity -> c: a or b never arrived"
+        assert lc.classify(None, "d").message == "new entity -> d: a, c or b, c never arrived"
+        assert lc.classify("a", "d").message == "a -> d: c never arrived"  # one way only

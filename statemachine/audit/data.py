@@ -12,22 +12,26 @@ import glob
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
+from statemachine.io.events import EventFileError, read_events
 from statemachine.sql.audit import literal
 
 if TYPE_CHECKING:
     import duckdb
+
+    from statemachine.io.events import Event
 
 __all__ = [
     "FILE_STRIDE",
     "Columns",
     "InputError",
     "Source",
+    "bad_value",
     "expand",
     "present_columns",
     "register_events",
@@ -120,6 +124,32 @@ def _column(name: str) -> str:
 
 #: how DuckDB reads each optional column
 _SQL_TYPES = {"seq": "BIGINT", "at": "TIMESTAMP", "event_id": "VARCHAR"}
+#: every column role, as `io.events` names them
+_ROLES = ("id", "status", *_SQL_TYPES)
+
+
+def _replayed(source: Source, columns: Columns) -> Iterator[tuple[int, Event]]:
+    """The events of a CSV or JSON Lines `source` as `replay` reads them (nothing for
+    Parquet, whose columns are typed)."""
+    if source.format == "parquet":
+        return iter(())
+    roles = {role: getattr(columns, role) for role in _ROLES}
+    tab = source.path.name.lower().removesuffix(".gz").endswith(".tsv")
+    return read_events(str(source.path), roles, name=source.shown, delimiter="\t" if tab else ",")
+
+
+def bad_value(sources: Sequence[Source], columns: Columns) -> InputError | None:
+    """The first row of `sources` that `replay` would refuse (a value that is no integer or
+    time, a row without every column), named by file, line and column with how to fix it;
+    None when there is none. Asked only once an engine failed on the data: it reads every row
+    in Python."""
+    try:
+        for source in sources:
+            for _ in _replayed(source, columns):
+                pass
+    except EventFileError as err:
+        return InputError(str(err))
+    return None
 
 
 def present_columns(
@@ -127,7 +157,13 @@ def present_columns(
 ) -> dict[str, str | None]:
     """Each optional role (`seq`, `at`, `event_id`) -> the file's column for it, or None when
     the file has none. Raises `InputError` when the id or status column is missing, or an
-    optional column the user named explicitly."""
+    optional column the user named explicitly, and where `replay` would refuse the header
+    or the first row (a column named twice, which an engine would rename silently)."""
+    try:
+        next(_replayed(source, columns), None)
+    except EventFileError as err:
+        if err.missing is None:  # a missing column is named below, with the option to pick it
+            raise InputError(str(err)) from None
     present = set(present)
     shown = ", ".join(sorted(present))
     for role in ("id", "status"):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from statemachine.audit.data import Columns, InputError, Source, register_events
+from statemachine.audit.data import Columns, InputError, Source, bad_value, register_events
 from statemachine.audit.report import FINDINGS_SQL, Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import Event
@@ -72,9 +72,31 @@ def exports(outputs: Outputs) -> list[tuple[Path, str]]:
     return [(path, sql) for path, sql in wanted if path is not None]
 
 
+#: what starts a formula in a spreadsheet (OWASP, CSV injection)
+_FORMULA = r"^[=+\-@\t\r]"
+
+
 def copy_to(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
-    """Write the rows of `sql` to `path`, CSV or Parquet by its extension."""
-    con.execute(f"COPY ({sql}) TO {literal(str(path))} {_copy_format(path)}")
+    """Write the rows of `sql` to `path`, CSV or Parquet by its extension. In a CSV, text that
+    a spreadsheet would run as a formula (an entity id `=cmd|' /C calc'!A0` from webhook
+    data) starts with a single quote and every text cell is quoted, as OWASP recommends;
+    Parquet keeps the values as they are."""
+    form = _copy_format(path)
+    described = con.execute(f"DESCRIBE ({sql})").fetchall() if "csv" in form else []
+    text = [_quoted(row[0]) for row in described if row[1] == "VARCHAR"]
+    if text:
+        escaped = ", ".join(
+            f"CASE WHEN regexp_matches({n}, {literal(_FORMULA)}) THEN {literal(chr(39))} || {n} "
+            f"ELSE {n} END AS {n}"
+            for n in text
+        )
+        sql = f"SELECT * REPLACE ({escaped}) FROM ({sql})"
+        form = f"(FORMAT csv, HEADER true, FORCE_QUOTE ({', '.join(text)}))"
+    con.execute(f"COPY ({sql}) TO {literal(str(path))} {form}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _export(con: duckdb.DuckDBPyConnection, outputs: Outputs) -> None:
@@ -276,8 +298,11 @@ def run(
         if engine == "python":
             return _python(definition, sources, options, outputs)
         return _duckdb(definition, sources, options, outputs)
-    except duckdb.ConversionException as err:
-        raise InputError(f"cannot read the data: {_first_line(err)}") from None
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
+        # named by file, line and column as `replay` names it, where replay would refuse it
+        raise bad_value(sources, options.columns) or InputError(
+            f"cannot read the data: {_first_line(err)}"
+        ) from None
     except duckdb.IOException as err:
         raise InputError(_first_line(err)) from None
 

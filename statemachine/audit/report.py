@@ -16,6 +16,7 @@ import attrs
 
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
+from statemachine.runtime.streams import counted
 
 __all__ = [
     "EXAMPLES",
@@ -39,8 +40,11 @@ _SEVERITY = (
     Kind.AMBIGUOUS,
     Kind.SKIPPED,
     Kind.REPEATED,
+    Kind.INFORMATIONAL,
     Kind.APPLIED,
 )
+#: the verdicts that are no problem: left out of the worst transitions
+_FINE = frozenset({Kind.APPLIED, Kind.INFORMATIONAL})
 
 #: one row per event that was not applied and one per stuck entity
 FINDINGS_SQL = """SELECT * FROM (
@@ -113,7 +117,7 @@ class Report:
     def text(self, worst: int = 8) -> str:
         """A summary a person reads in ten seconds."""
         lines = [
-            f"{self.machine}: {self.events:,} events, {self.entities:,} entities"
+            f"{self.machine}: {counted(self.events, 'event')}, {counted(self.entities, 'entity')}"
             + (f", as of {self.as_of:%Y-%m-%d %H:%M:%S}" if self.as_of else ""),
             "",
             "verdicts   " + _counts({k: n for k, n in self.verdicts.items() if n}),
@@ -121,13 +125,16 @@ class Report:
         ]
         if self.outcomes:
             lines.append("outcomes   " + _counts(self.outcomes))
-        lines.append("stuck      " + (_counts(self.stuck) if self.stuck else "none"))
+        if self.as_of is None:  # no event time and no --as-of: no age to compare
+            lines.append("stuck      cannot be judged without a time column (--at) or --as-of")
+        else:
+            lines.append("stuck      " + (_counts(self.stuck) if self.stuck else "none"))
         if self.unstartable:
             lines.append(
-                f"unstartable {self.unstartable:,} entities whose first status cannot start a "
-                f"history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
+                f"unstartable {counted(self.unstartable, 'entity')} whose first status cannot "
+                f"start a history, e.g. {', '.join(self.examples.get('unstartable', ()))}"
             )
-        bad = [t for t in self.transitions if t.verdict is not Kind.APPLIED][:worst]
+        bad = [t for t in self.transitions if t.verdict not in _FINE][:worst]
         if bad:
             lines += ["", "worst transitions"]
             width = max(len(_move(t)) for t in bad)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from statemachine.audit.data import FILE_STRIDE, InputError, Source, present_columns
+from statemachine.audit.data import FILE_STRIDE, InputError, Source, bad_value, present_columns
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import audit_sql, entities_sql
@@ -121,7 +121,10 @@ def run_spark(
         _export(spark, outputs)
     except PySparkException as err:
         first = next(iter(str(err).strip().splitlines()), type(err).__name__)
-        raise InputError(f"Spark cannot read the data: {first}") from None
+        # named by file, line and column as `replay` names it, where replay would refuse it
+        raise bad_value(sources, options.columns) or InputError(
+            f"Spark cannot read the data: {first}"
+        ) from None
     return report
 
 

@@ -62,6 +62,8 @@ def _values(d: Definition) -> Iterator[tuple[str, str, str, Location]]:
         yield "alias", alias.name, alias.state, alias.location
     for ack in d.acknowledgements.values():
         yield "acknowledgement", ack.name, f"\0ack {ack.name}", ack.location
+    for info in d.informational.values():
+        yield "informational value", info.name, f"\0info {info.name}", info.location
 
 
 @check("SM041", "confusable-names", Severity.WARNING)

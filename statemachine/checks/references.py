@@ -83,6 +83,8 @@ def unknown_state(ctx: Context) -> Iterator[Finding]:
                 hint = f"; '{name}' is an alias, use its state '{d.aliases[name].state}'"
             elif name in d.acknowledgements:
                 hint = f"; '{name}' is an acknowledgement only, never a state"
+            elif name in d.informational:
+                hint = f"; '{name}' is informational, never a state"
             yield unknown_state.at(
                 t.where(field), f"transition '{t.trigger}' {field} '{name}' is not a state{hint}"
             )

@@ -1,13 +1,13 @@
-"""Checks on aliases, acknowledgements and mappings."""
+"""Checks on aliases, acknowledgements, informational values and mappings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from statemachine.checks.finding import Finding
 from statemachine.checks.references import Vocabulary
 from statemachine.checks.rule import Context, check
-from statemachine.model.definition import Totality
+from statemachine.model.definition import Acknowledgement, Alias, Totality
 
 
 @check("SM050", "alias-unknown-state")
@@ -26,20 +26,25 @@ def alias_unknown_state(ctx: Context) -> Iterator[Finding]:
 
 @check("SM051", "value-shadows-state")
 def value_shadows_state(ctx: Context) -> Iterator[Finding]:
-    """An alias or acknowledgement must not reuse the name of a state (it would hide it),
-    and no value may be both an alias and an acknowledgement."""
+    """An alias, acknowledgement or informational value must not reuse the name of a state
+    (it would hide it), and no value may be two of them."""
     d = ctx.definition
-    for kind, values in (("alias", d.aliases), ("acknowledgement", d.acknowledgements)):
+    kinds: tuple[tuple[str, Mapping[str, Alias | Acknowledgement]], ...] = (
+        ("alias", d.aliases),
+        ("acknowledgement", d.acknowledgements),
+        ("informational value", d.informational),
+    )
+    for i, (kind, values) in enumerate(kinds):
         for name, value in values.items():
             if name in d.states:
                 yield value_shadows_state.at(
                     value.location, f"{kind} '{name}' has the name of a state; rename or remove it"
                 )
-    for name, ack in d.acknowledgements.items():
-        if name in d.aliases:
-            yield value_shadows_state.at(
-                ack.location, f"'{name}' is both an alias and an acknowledgement; keep one"
-            )
+            for earlier, others in kinds[:i]:
+                if name in others:
+                    yield value_shadows_state.at(
+                        value.location, f"'{name}' is both an {earlier} and an {kind}; keep one"
+                    )
 
 
 @check("SM060", "unknown-machine")

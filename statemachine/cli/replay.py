@@ -17,9 +17,11 @@ from statemachine.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from statemachine.graph import Kind
     from statemachine.io.events import Event
+    from statemachine.runtime import Lifecycle, Verdict
 
-__all__ = ["events_of", "register"]
+__all__ = ["events_of", "judged", "record", "register", "shown_verdict", "tally"]
 
 
 def register(sub: Any) -> None:
@@ -59,42 +61,64 @@ def events_of(path: str, lines: list[int]) -> Iterator[Event]:
         raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
 
 
+def judged(lc: Lifecycle, path: str) -> Iterator[tuple[int, Event, Verdict]]:
+    """Each event of file `path` with its line and the verdict replay gives it, in arrival
+    order: what `replay` and `validate --events` both report."""
+    lines = [0]
+    for event, verdict in lc.replay(events_of(path, lines)):
+        yield lines[0], event, verdict
+
+
+def record(event: Event, verdict: Verdict) -> dict[str, object]:
+    """One event's verdict as `--format json` gives it."""
+    return {
+        "id": event.id,
+        "status": event.status,
+        "verdict": str(verdict.kind),
+        "before": verdict.before,
+        "after": verdict.after,
+        "skipped": list(verdict.skipped),
+        "through": list(verdict.through),
+        "message": verdict.message,
+    }
+
+
+def shown_verdict(line: int, event: Event, verdict: Verdict) -> str:
+    """One event's verdict as a line of text."""
+    from statemachine.runtime.streams import shown
+
+    what = f"{shown(event.id)} {shown(event.status)}"
+    return f"line {line}: {what}: {verdict.kind}: {verdict.message}"
+
+
+def tally(counts: dict[Kind, int]) -> str:
+    """`12 events: 9 applied, 1 illegal`, the counts of each verdict."""
+    from statemachine.runtime.streams import counted
+
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    return f"{counted(sum(counts.values()), 'event')}: {kinds or 'none'}"
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
     from statemachine.graph import Kind
     from statemachine.runtime import Lifecycle
-    from statemachine.runtime.streams import shown
+    from statemachine.runtime.streams import counted, shown
 
     lc = Lifecycle(named_definition(args.name, args.sources), structural=True)
     final: dict[str, str | None] = {}
     counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
-    lines = [0]
-    for event, verdict in lc.replay(events_of(args.file, lines)):
+    for line, event, verdict in judged(lc, args.file):
         final[event.id] = verdict.after
         counts[verdict.kind] += 1
         if args.format == "json":
-            record = {
-                "id": event.id,
-                "status": event.status,
-                "verdict": str(verdict.kind),
-                "before": verdict.before,
-                "after": verdict.after,
-                "skipped": list(verdict.skipped),
-                "through": list(verdict.through),
-                "message": verdict.message,
-            }
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps(record(event, verdict), ensure_ascii=False))
         elif verdict.kind is not Kind.APPLIED:
-            print(
-                f"line {lines[0]}: {shown(event.id)} {shown(event.status)}: "
-                f"{verdict.kind}: {verdict.message}"
-            )
+            print(shown_verdict(line, event, verdict))
     if args.format == "text":
-        print(f"final status of {len(final)} entit{'y' if len(final) == 1 else 'ies'}:")
+        print(f"final status of {counted(len(final), 'entity')}:")
         for entity, status in final.items():
             print(f"  {shown(entity)}: {'(none)' if status is None else shown(status)}")
-    total = sum(counts.values())
-    tally = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-    print(f"{total} event(s), {len(final)} entities: {tally or 'none'}", file=sys.stderr)
+    print(f"{counted(len(final), 'entity')}, {tally(counts)}", file=sys.stderr)
     return EXIT_FAILED if counts[Kind.ILLEGAL] or counts[Kind.UNKNOWN] else EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from statemachine.cli.common import EXIT_OK, UsageError, definition_option, registry
+from statemachine.cli.common import EXIT_OK, definition_option, named_definition
 
 __all__ = ["register"]
 
@@ -20,18 +20,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from statemachine.checks.references import suggest
     from statemachine.cli.output import printable
     from statemachine.io.export import definition_to_dict
 
-    found = registry(args.sources)
-    # the bundled machines stay available by name beside a user's own
-    definition = found.get(args.name) or found.context.get(args.name)
-    if definition is None:
-        raise UsageError(
-            f"unknown machine {printable(repr(args.name))}"
-            f"{suggest(args.name, found.machines)}; `statemachine list` shows them"
-        )
+    definition = named_definition(args.name, args.sources)
     data = definition_to_dict(definition)
     if args.format == "json":
         print(json.dumps(data, indent=2, ensure_ascii=False))

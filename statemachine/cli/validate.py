@@ -1,5 +1,5 @@
-"""`statemachine validate`: one entity's status history step by step, or every entity's
-history in an event file at once."""
+"""`statemachine validate`: one entity's status history step by step, or every delivery in an
+event file at once, with the verdicts of the runtime's replay."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from statemachine.cli.common import (
     UsageError,
     definition_option,
     named_definition,
-    structural,
 )
 
 if TYPE_CHECKING:
-    from statemachine.io.events import Event
     from statemachine.runtime import Lifecycle, Verdict
 
 __all__ = ["register"]
@@ -27,10 +25,10 @@ def register(sub: Any) -> None:
         "validate",
         help="check a sequence of statuses as one entity's history, or every history in a file",
         description=(
-            "Check STATUS... as one entity's history, or with --events every entity's history "
-            "in a file: each status must be one legal move from the one before (through "
-            "statuses the provider never reports), and an entity's first status an entry "
-            "state or one legal move from one."
+            "Check STATUS... as one entity's history in its true order, or with --events "
+            "every delivery in a file in arrival order, with the verdicts `replay` gives: "
+            "applied, skipped (past statuses that never arrived) and repeated pass; a history "
+            "that goes backwards (stale), an illegal and an unknown status fail."
         ),
     )
     validate.add_argument("name", metavar="NAME")
@@ -38,9 +36,14 @@ def register(sub: Any) -> None:
     validate.add_argument(
         "--events",
         metavar="FILE",
-        help="CSV with a header or JSON Lines (- for stdin): id,status in file order and "
-        "optionally seq,at (an entity's history follows seq, else at, when all its rows "
-        "have it); other columns are ignored",
+        help="CSV with a header or JSON Lines (- for stdin): id,status and optionally "
+        "seq,at,event_id, in arrival order, judged as `replay` judges them (only illegal and "
+        "unknown fail); other columns are ignored",
+    )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="STATUS...: accept only one legal move per step (no skipped or repeated step)",
     )
     validate.add_argument("--format", choices=["text", "json"], default="text")
     definition_option(validate, "--path")
@@ -51,98 +54,101 @@ def run(args: argparse.Namespace) -> int:
     if args.events is not None:
         if args.statuses:
             raise UsageError("give either STATUS... or --events FILE, not both")
+        if args.strict:
+            raise UsageError("--strict checks STATUS...; --events judges deliveries as replay")
         return _events(args)
     if not args.statuses:
         raise UsageError("give the statuses of one history (STATUS...) or --events FILE")
     if args.format != "text":
         raise UsageError("--format json needs --events FILE")
-    lc = structural(named_definition(args.name, args.sources), args.statuses)
-    steps = lc.steps(args.statuses)
-    print(f"0: {args.statuses[0]}  (start)")
-    for step in steps:
-        if step.error is None and step.move is not None:
-            guard = f" if {' and '.join(step.move.conditions)}" if step.move.conditions else ""
-            print(f"{step.index}: {step.source} -> {step.dest}  ({step.move.trigger}{guard})")
-            continue
-        print(f"{step.index}: {step.source} -> {step.dest}  ILLEGAL: {step.error}")
-        return EXIT_FAILED
-    return EXIT_OK
+    return _history(args)
 
 
-def _ordered(rows: list[tuple[int, Event]]) -> list[tuple[int, Event]]:
-    """One entity's rows in history order: by seq when all have one, else by event time
-    when all have one, else as in the file."""
-    from datetime import UTC, datetime
-
-    if all(event.seq is not None for _, event in rows):
-        return sorted(rows, key=lambda row: row[1].seq or 0)
-    if all(event.at is not None for _, event in rows):
-        return sorted(rows, key=lambda row: row[1].at or datetime.min.replace(tzinfo=UTC))
-    return rows
-
-
-def _first_illegal(lc: Lifecycle, rows: list[tuple[int, Event]]) -> tuple[int, int, Verdict] | None:
-    """(step, line, verdict) of the first step of a history that is not one legal move."""
+def _note(lc: Lifecycle, verdict: Verdict) -> str:
+    """What a passing step did: its trigger, or the states it went through or past."""
     from statemachine.graph import Kind
+    from statemachine.runtime import IllegalTransition
+    from statemachine.runtime.streams import shown
 
-    current: str | None = None
-    for step, (line, event) in enumerate(rows, 1):
-        verdict = lc.classify(current, event.status)
-        legal = verdict.kind is Kind.APPLIED or (
-            verdict.kind is Kind.REPEATED
-            and current is not None
-            and lc.is_allowed(current, current)
-        )
-        if not legal:
-            return step, line, verdict
-        current = verdict.after
-    return None
+    through = ["through " + ", ".join(map(shown, verdict.through))] if verdict.through else []
+    if verdict.kind is not Kind.APPLIED:
+        return f"{verdict.kind}: {verdict.message}"
+    if verdict.before is None:
+        return ", ".join(["start", *through])
+    try:
+        move = lc.check(verdict.before, verdict.status)
+    except IllegalTransition:  # through unreported states: no one trigger
+        return ", ".join(through)
+    guard = f" if {' and '.join(move.conditions)}" if move.conditions else ""
+    return f"{move.trigger}{guard}"
 
 
-def _events(args: argparse.Namespace) -> int:
-    import json
-
-    from statemachine.cli.replay import events_of
+def _history(args: argparse.Namespace) -> int:
+    """One history in its true order, step by step, with the runtime's verdicts."""
+    from statemachine.graph import Kind
     from statemachine.runtime import Lifecycle
     from statemachine.runtime.streams import shown
 
     lc = Lifecycle(named_definition(args.name, args.sources), structural=True)
-    histories: dict[str, list[tuple[int, Event]]] = {}
-    lines = [0]
-    count = 0
-    for event in events_of(args.events, lines):
-        histories.setdefault(event.id, []).append((lines[0], event))
-        count += 1
-    failures = []
-    for entity, rows in histories.items():
-        found = _first_illegal(lc, _ordered(rows))
-        if found is not None:
-            failures.append((entity, *found))
-    summary = (
-        f"{len(histories)} entit{'y' if len(histories) == 1 else 'ies'}, {count} event(s): "
-        f"{len(failures)} with an illegal step"
-    )
+    # a status ahead past ones that never arrived, or a duplicate, passes unless --strict
+    # asks for one legal move per step; `ambiguous` (on a cycle, not one move apart) fails:
+    # the graph cannot tell a skip ahead from a step back
+    lenient = {Kind.SKIPPED, Kind.REPEATED}
+    current: str | None = None
+    for index, status in enumerate(args.statuses):
+        verdict = lc.classify(current, status)
+        before = verdict.before
+        step = shown(status) if before is None else f"{shown(before)} -> {shown(status)}"
+        # a self-loop makes a repeat one legal move
+        loop = (
+            verdict.kind is Kind.REPEATED and before is not None and lc.is_allowed(before, before)
+        )
+        # an informational event is no step: it passes and leaves the status as it was
+        fine = verdict.kind in (Kind.APPLIED, Kind.INFORMATIONAL) or loop
+        if fine or (verdict.kind in lenient and not args.strict):
+            print(f"{index}: {step}  ({_note(lc, verdict)})")
+            current = verdict.after
+            continue
+        why = " (--strict: one legal move per step)" if verdict.kind in lenient else ""
+        print(f"{index}: {step}  {verdict.kind.upper()}: {lc.name}: {verdict.message}{why}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _events(args: argparse.Namespace) -> int:
+    """Every delivery of a file, judged in arrival order exactly as `replay` judges it."""
+    import json
+
+    from statemachine.cli.replay import judged, record, shown_verdict, tally
+    from statemachine.graph import Kind
+    from statemachine.runtime import Lifecycle
+    from statemachine.runtime.streams import counted
+
+    lc = Lifecycle(named_definition(args.name, args.sources), structural=True)
+    counts: dict[Kind, int] = dict.fromkeys(Kind, 0)
+    seen: set[str] = set()
+    noted: list[dict[str, object]] = []
+    for line, event, verdict in judged(lc, args.events):
+        seen.add(event.id)
+        counts[verdict.kind] += 1
+        if verdict.kind is Kind.APPLIED:
+            continue
+        if args.format == "json":
+            noted.append({"line": line, **record(event, verdict)})
+        else:
+            print(shown_verdict(line, event, verdict))
+    failed = counts[Kind.ILLEGAL] + counts[Kind.UNKNOWN]
     if args.format == "json":
         report = {
             "machine": lc.name,
-            "entities": len(histories),
-            "events": count,
-            "illegal": [
-                {
-                    "id": entity,
-                    "step": step,
-                    "line": line,
-                    "before": verdict.before,
-                    "status": verdict.status,
-                    "verdict": str(verdict.kind),
-                    "message": verdict.message,
-                }
-                for entity, step, line, verdict in failures
-            ],
+            "entities": len(seen),
+            "events": sum(counts.values()),
+            "verdicts": {str(kind): n for kind, n in counts.items() if n},
+            "failed": failed,
+            "not_applied": noted,
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        for entity, step, line, verdict in failures:
-            print(f"{shown(entity)}: step {step} (line {line}): {verdict.kind}: {verdict.message}")
-        print(summary)
-    return EXIT_FAILED if failures else EXIT_OK
+        failures = f"{failed} failed (illegal or unknown)"
+        print(f"{counted(len(seen), 'entity')}, {tally(counts)}; {failures}")
+    return EXIT_FAILED if failed else EXIT_OK

@@ -9,6 +9,7 @@ exactly what the diagram uses, and for a history the steps taken and the illegal
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import graphviz
 
 from statemachine.diagrams.content import Content, EdgeKind, Look, content_of
 from statemachine.diagrams.machine import graph_machine
+from statemachine.graph import graph_of
 from statemachine.model.definition import Definition
 
 __all__ = ["dot_source", "node_ids", "path_graph"]
@@ -66,10 +68,37 @@ def _node_attrs(look: Look, reached: bool = False) -> dict[str, str]:
     return attrs
 
 
+def _columns(d: Definition) -> int:
+    """About how many header characters wide the drawn graph is: Graphviz sizes a graph to
+    its label, so a header of long source titles on one line would set the width (5,000 px
+    for a 5-state machine). Left to right, the width grows with the ranks: the longest
+    chain of moves between the graph's strongly connected components."""
+    graph = graph_of(d)
+    rank = dict.fromkeys(d.states, 0)
+    # components are numbered successors first: the highest number has no predecessor
+    for state in sorted(d.states, key=lambda s: -graph.component[s]):
+        for nxt in graph.successors[state]:
+            if graph.component[nxt] != graph.component[state]:
+                rank[nxt] = max(rank[nxt], rank[state] + 1)
+    return max(_MIN_COLUMNS, min(_MAX_COLUMNS, _COLUMNS_PER_RANK * (max(rank.values()) + 1)))
+
+
+#: header characters per rank of the graph, and the narrowest and widest header
+_COLUMNS_PER_RANK, _MIN_COLUMNS, _MAX_COLUMNS = 14, 42, 110
+
+
 def _title(d: Definition) -> str:
+    """The header: the machine, its subject and each source document, wrapped to about the
+    graph's width."""
     subject = f"{d.object}.{d.field}" if d.object else d.field
-    sources = "; ".join(f"{s.id} {s.title}" for s in d.sources) or "no provider document"
-    return _text(f"{d.name}: {d.title or d.name}", f"{subject} | source: {sources}")
+    sources = [f"{s.id} {s.title}" for s in d.sources] or ["no provider document"]
+    width = _columns(d)
+    lines = [f"{d.name}: {d.title or d.name}", f"{subject} | source:"]
+    for source in sources:
+        # a word longer than a line (a URL) starts its own line and is cut there
+        for line in textwrap.wrap(source, width, break_long_words=False, break_on_hyphens=False):
+            lines += [line[i : i + width] for i in range(0, len(line), width)]
+    return _text(*lines)
 
 
 def _machine(content: Content, reached: str | None) -> tuple[Any, Any]:
@@ -224,6 +253,9 @@ def _legend(
         notes = [f"alias {a.name} = {a.state}" for a in d.aliases.values()]
         notes += [
             f"{a.name}: acknowledgement only, never a state" for a in d.acknowledgements.values()
+        ]
+        notes += [
+            f"{a.name}: informational, ignored: the status stays" for a in d.informational.values()
         ]
         if notes:
             legend.node(

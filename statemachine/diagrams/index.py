@@ -114,11 +114,15 @@ def index_markdown(
             lines.append(
                 "Files: " + ", ".join(f"[{f.upper()}]({_link(p)})" for f, p in system.items())
             )
-        if d.aliases or d.acknowledgements:
+        if d.aliases or d.acknowledgements or d.informational:
             lines.append("")
             lines += [f"- alias {_code(a.name)} means {_code(a.state)}" for a in d.aliases.values()]
             lines += [
                 f"- {_code(a.name)} is an acknowledgement only, never a state"
                 for a in d.acknowledgements.values()
+            ]
+            lines += [
+                f"- {_code(a.name)} is informational: accepted and ignored, the status stays"
+                for a in d.informational.values()
             ]
     return "\n".join(lines) + "\n"

@@ -37,6 +37,8 @@ class Kind(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
     #: not a status of this machine (or an acknowledgement-only value)
     UNKNOWN = "unknown"
+    #: an informational event in the status field: accepted, the status unchanged
+    INFORMATIONAL = "informational"
 
 
 @attrs.frozen
@@ -46,15 +48,20 @@ class Relation:
     kind: Kind
     #: the current state (None for a new entity)
     source: str | None
-    #: the state the incoming status means (None when unknown)
+    #: the state the incoming status means (None when unknown or informational)
     dest: str | None
     #: reported states on the best path that never arrived (`skipped`)
     missing: tuple[str, ...] = ()
     #: unreported states the move passes through
     through: tuple[str, ...] = ()
+    #: for a new entity, the `missing` of every path as near from another entry state
+    #: (`missing` itself first), in the definition's order: any of them may have been lost
+    candidates: tuple[tuple[str, ...], ...] = ()
 
 
-def _ahead(graph: Graph, current: str | None) -> dict[str, tuple[str, ...]]:
+def _ahead(
+    graph: Graph, current: str | None, entries: tuple[str, ...] | None = None
+) -> dict[str, tuple[str, ...]]:
     """Every state reachable from `current` (from the entry states when None) with the
     states between on a path with the fewest reported ones (0-1 breadth-first search: a
     reported intermediate costs 1, an unreported one 0; ties go to the definition's order)."""
@@ -62,7 +69,7 @@ def _ahead(graph: Graph, current: str | None) -> dict[str, tuple[str, ...]]:
     cost: dict[str, int] = {}
     parent: dict[str, str | None] = {}
     queue: deque[str] = deque()
-    firsts = graph.entries if current is None else graph.successors[current]
+    firsts = (entries or graph.entries) if current is None else graph.successors[current]
     for nxt in firsts:
         if nxt not in cost:
             cost[nxt], parent[nxt] = 0, None
@@ -91,6 +98,8 @@ def _row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
     d = graph.definition
     states = d.states
     ahead = _ahead(graph, current)
+    # a new entity may have started at any entry: each one's nearest path, to name them all
+    each = [_ahead(graph, None, (entry,)) for entry in graph.entries] if current is None else []
     behind = graph.reaching([current]) if current is not None else frozenset()
     result: dict[str, Relation] = {}
     for state in states:
@@ -107,22 +116,33 @@ def _row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
             continue
         missing = tuple(s for s in between if states[s].reported)
         through = tuple(s for s in between if not states[s].reported)
+        near = [
+            tuple(s for s in found if states[s].reported)
+            for found in (paths.get(state) for paths in each)
+            if found is not None
+        ]
+        fewest = min((len(m) for m in near), default=0)
+        candidates = tuple(dict.fromkeys(m for m in near if len(m) == fewest))
         if not missing:
             kind = Kind.APPLIED
         elif current is not None and graph.component[state] == graph.component[current]:
             kind = Kind.AMBIGUOUS
         else:
             kind = Kind.SKIPPED
-        result[state] = Relation(kind, current, state, missing, through)
+        tied = candidates if len(candidates) > 1 else ()
+        result[state] = Relation(kind, current, state, missing, through, tied)
     for alias in d.aliases.values():
         if alias.state in result:
             result[alias.name] = result[alias.state]
+    for value in d.informational:
+        result.setdefault(value, Relation(Kind.INFORMATIONAL, current, None))
     return MappingProxyType(result)
 
 
 def row(graph: Graph, current: str | None) -> Mapping[str, Relation]:
-    """Incoming status value (states and aliases) -> its relation to state `current` (None:
-    a new entity). A value missing from the row is unknown. Computed once per state."""
+    """Incoming status value (states, aliases and informational values) -> its relation to
+    state `current` (None: a new entity). A value missing from the row is unknown.
+    Computed once per state."""
     cache: dict[str | None, Mapping[str, Relation]] = graph.definition.derived.setdefault(
         "relations", {}
     )

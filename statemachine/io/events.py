@@ -1,23 +1,26 @@
 """Reading event files: status deliveries as CSV with a header or as JSON Lines, streamed.
 
 Columns (CSV) or keys (JSON): `id` and `status` required; `seq` (an integer), `at` (an ISO 8601
-time; a naive one is UTC) and `event_id` optional; anything else is ignored. Rows are read one
-at a time, so a file of any length costs the memory of one row. A bad row or file raises
-`EventFileError` naming the file, line and column, what is wrong and how to fix it.
+time; a naive one is UTC) and `event_id` optional; anything else is ignored (the audit names
+its own columns for these roles). Rows are read one at a time, so a file of any length costs
+the memory of one row. A bad row or file raises `EventFileError` naming the file, line and
+column, what is wrong and how to fix it. `replay`, `validate --events` and the audit read
+files by these rules.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import attrs
 
@@ -34,10 +37,23 @@ _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 Key = tuple[int | None, datetime | None, str | None]
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """An event time as timezone-aware UTC; a naive time is taken to be UTC."""
+def utc(value: datetime | str | None, name: str = "at") -> datetime | None:
+    """An event time as timezone-aware UTC, from a datetime or ISO 8601 text
+    (`2025-06-02T08:00:20Z`); a naive time is taken to be UTC. Raises `TypeError` naming
+    parameter `name` for any other type, `ValueError` for text that is no ISO 8601 time."""
     if value is None:
         return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"{name} must be an ISO 8601 time such as 2025-06-02T08:00:20Z, not {value!r}"
+            ) from None
+    elif not isinstance(value, datetime):
+        raise TypeError(
+            f"{name} must be a datetime or ISO 8601 text, not {type(value).__name__} {value!r}"
+        )
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -70,12 +86,16 @@ class Event:
 class EventFileError(ValueError):
     """A bad event file or row: where, what is wrong, and how to fix it."""
 
-    def __init__(self, file: str, line: int, col: int, what: str, fix: str) -> None:
+    def __init__(
+        self, file: str, line: int, col: int, what: str, fix: str, missing: str | None = None
+    ) -> None:
         super().__init__(f"{file}:{line}:{col}: {what}; {fix}")
         self.file, self.line, self.col = file, line, col
+        #: the role whose column the header lacks, when that is what is wrong
+        self.missing = missing
 
 
-def _decoded(binary: IO[bytes], name: str) -> Iterator[str]:
+def _decoded(binary: Iterable[bytes], name: str) -> Iterator[str]:
     """The file's lines as text, one at a time; a byte that is not UTF-8 is an error at
     its line and column."""
     for number, raw in enumerate(binary, 1):
@@ -102,8 +122,8 @@ def _text(value: Any, field: str, bad: Callable[[str, str, str], EventFileError]
 
 
 def _event(values: Mapping[str, Any], bad: Callable[[str, str, str], EventFileError]) -> Event:
-    """An event from one row's values (None or "" for an absent optional one); `bad(field,
-    what, fix)` makes the error for a field."""
+    """An event from one row's values by role (None or "" for an absent optional one);
+    `bad(field, what, fix)` makes the error for a field."""
     for field in _REQUIRED:
         if values.get(field) in (None, ""):
             raise bad(field, f"{field} is empty", f"give every event its {field}")
@@ -138,8 +158,10 @@ def _event(values: Mapping[str, Any], bad: Callable[[str, str, str], EventFileEr
     return Event(entity, status, seq, when, event_id)
 
 
-def _csv(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
-    reader = csv.reader(lines, strict=True)
+def _csv(
+    lines: Iterator[str], name: str, roles: Mapping[str, str], delimiter: str
+) -> Iterator[tuple[int, Event]]:
+    reader = csv.reader(lines, strict=True, delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:
@@ -152,25 +174,29 @@ def _csv(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
             )
         columns = [h.strip() for h in header]
         for required in _REQUIRED:
-            if required not in columns:
+            if roles[required] not in columns:
                 raise EventFileError(
                     name,
                     reader.line_num,
                     1,
-                    f"the header {','.join(columns)} has no column '{required}'",
+                    f"the header {','.join(columns)} has no column '{roles[required]}'",
                     "name the columns id,status (and optionally seq,at,event_id) in the first line",
+                    missing=required,
                 )
+        role_of = {column: role for role, column in roles.items()}
         index: dict[str, int] = {}
         for i, column in enumerate(columns):
-            if column in COLUMNS and column in index:
+            role = role_of.get(column)
+            if role is not None and role in index:
                 raise EventFileError(
                     name,
                     reader.line_num,
                     i + 1,
                     f"column '{column}' appears twice",
-                    "keep one of them",
+                    "keep one of them: which one holds the value is not for a reader to guess",
                 )
-            index.setdefault(column, i)
+            if role is not None:
+                index[role] = i
         start = reader.line_num + 1
         for fields in reader:
             line = start
@@ -189,7 +215,7 @@ def _csv(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
             def bad(field: str, what: str, fix: str, line: int = line) -> EventFileError:
                 return EventFileError(name, line, index[field] + 1, what, fix)
 
-            values = {c: fields[i] for c, i in index.items() if c in COLUMNS}
+            values = {role: fields[i] for role, i in index.items()}
             yield line, _event(values, bad)
     except csv.Error as err:
         raise EventFileError(
@@ -197,7 +223,9 @@ def _csv(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
         ) from None
 
 
-def _jsonl(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
+def _jsonl(
+    lines: Iterator[str], name: str, roles: Mapping[str, str]
+) -> Iterator[tuple[int, Event]]:
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -223,17 +251,32 @@ def _jsonl(lines: Iterator[str], name: str) -> Iterator[tuple[int, Event]]:
         def bad(field: str, what: str, fix: str, number: int = number) -> EventFileError:
             return EventFileError(name, number, 1, what, fix)
 
-        yield number, _event(values, bad)
+        yield number, _event({role: values.get(key) for role, key in roles.items()}, bad)
 
 
-def read_events(path: str) -> Iterator[tuple[int, Event]]:
-    """Each event of file `path` (`-`: standard input) with its line number, in file order.
-    JSON Lines when the name ends in .jsonl, .ndjson or .json or the first non-blank
-    character is `{`; CSV with a header otherwise. Raises `EventFileError`, or `OSError`
-    when the file cannot be opened."""
-    name = "<stdin>" if path == "-" else path
+def read_events(
+    path: str,
+    columns: Mapping[str, str] | None = None,
+    *,
+    name: str | None = None,
+    delimiter: str = ",",
+) -> Iterator[tuple[int, Event]]:
+    """Each event of file `path` (`-`: standard input; a name ending in .gz is gunzipped)
+    with its line number, in file order. JSON Lines when the name ends in .jsonl, .ndjson or
+    .json or the first non-blank character is `{`; CSV with a header otherwise. `columns`
+    names the column (or key) of each role in `COLUMNS` that is not named for itself;
+    `name` is the file's name in errors. Raises `EventFileError`, or `OSError` when the file
+    cannot be opened."""
+    roles = {role: role for role in COLUMNS} | dict(columns or {})
+    name = name or ("<stdin>" if path == "-" else path)
+    plain = path.lower().removesuffix(".gz")
     with ExitStack() as stack:
-        binary = sys.stdin.buffer if path == "-" else stack.enter_context(Path(path).open("rb"))
+        if path == "-":
+            binary: Iterable[bytes] = sys.stdin.buffer
+        elif plain != path.lower():
+            binary = stack.enter_context(gzip.open(path, "rb"))
+        else:
+            binary = stack.enter_context(Path(path).open("rb"))
         lines = _decoded(binary, name)
         head: list[str] = []
         for line in lines:
@@ -241,5 +284,8 @@ def read_events(path: str) -> Iterator[tuple[int, Event]]:
             if line.strip():
                 break
         first = head[-1].lstrip() if head else ""
-        json_lines = path.lower().endswith(_JSON_SUFFIXES) or first.startswith("{")
-        yield from (_jsonl if json_lines else _csv)(itertools.chain(head, lines), name)
+        rows = itertools.chain(head, lines)
+        if plain.endswith(_JSON_SUFFIXES) or first.startswith("{"):
+            yield from _jsonl(rows, name, roles)
+        else:
+            yield from _csv(rows, name, roles, delimiter)

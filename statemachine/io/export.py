@@ -88,10 +88,16 @@ def definition_to_dict(d: Definition) -> dict[str, Any]:
             }
             for a in d.aliases.values()
         },
-        "acknowledgements": [
-            {"name": a.name, "description": a.description, "evidence": _evidence(a.evidence)}
-            for a in d.acknowledgements.values()
-        ],
+        **{
+            block: [
+                {"name": a.name, "description": a.description, "evidence": _evidence(a.evidence)}
+                for a in values.values()
+            ]
+            for block, values in (
+                ("acknowledgements", d.acknowledgements),
+                ("informational", d.informational),
+            )
+        },
         "settings": {
             s.name: {
                 "type": s.type,

@@ -263,15 +263,18 @@ class _Builder:
                 _evidence(raw.get("evidence")),
                 self.value("aliases", name),
             )
-        acks = {}
-        for name, raw in data.get("acknowledgements", {}).items():
-            raw = {"description": raw} if isinstance(raw, str) else raw
-            acks[name] = Acknowledgement(
-                name,
-                raw.get("description", ""),
-                _evidence(raw.get("evidence")),
-                self.key("acknowledgements", name),
-            )
+        acks, informational = (
+            {
+                name: Acknowledgement(
+                    name,
+                    raw if isinstance(raw, str) else raw.get("description", ""),
+                    None if isinstance(raw, str) else _evidence(raw.get("evidence")),
+                    self.key(block, name),
+                )
+                for name, raw in data.get(block, {}).items()
+            }
+            for block in ("acknowledgements", "informational")
+        )
         return Definition(
             name=data["machine"],
             states=states,
@@ -298,6 +301,7 @@ class _Builder:
             },
             aliases=aliases,
             acknowledgements=acks,
+            informational=informational,
             mappings=self.mappings(),
             settings={
                 name: Setting(

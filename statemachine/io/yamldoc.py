@@ -385,7 +385,12 @@ class _Builder:
     def construct(self, event: Any, tag: str, where: Mark) -> Any:
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
-            return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+            value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
+            if tag == _INT and _too_long(value):
+                # hex, octal, binary and base 60 are built without Python's decimal digit
+                # limit, which then breaks whatever prints the number (the schema's messages)
+                raise ValueError("exceeds the limit for integer string conversion: digits")
+            return value
         except _BAD_VALUE as err:
             self.findings.append(UNREADABLE.at(self.loc(where), _bad_value(event, tag, err)))
             return event.value  # keep reading: every bad value in the file is reported
@@ -468,11 +473,21 @@ def _merge(done: _Collection, keys: dict[PathKey, Mark]) -> None:
         keys.setdefault((*done.path, key), done.where)
 
 
+_INT = f"{_TAG}int"
+
+
+def _too_long(value: Any) -> bool:
+    """Whether int `value` has more decimal digits than Python will convert to text."""
+    limit = sys.get_int_max_str_digits()
+    # bit_length bounds the digits within one: compare exactly only near the limit
+    return bool(limit) and value.bit_length() > limit * 3 and abs(value) >= 10**limit
+
+
 def _bad_value(event: Any, tag: str, err: Exception) -> str:
     text = _shown(event.value)
     implicit = event.tag in (None, "!")  # the type was resolved from the value's form
     fix = "quote it to keep it as text" if implicit else "remove the tag or fix the value"
-    if tag == f"{_TAG}int" and "digits" in str(err):
+    if tag == _INT and "digits" in str(err):
         limit = sys.get_int_max_str_digits()
         return f"the whole number {text} has more than {limit} digits; {fix}"
     if implicit:

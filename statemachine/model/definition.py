@@ -145,7 +145,8 @@ class Alias:
 
 @attrs.frozen
 class Acknowledgement:
-    """A value an API returns that is never a lifecycle state."""
+    """A value an API returns that is never a lifecycle state: an acknowledgement (a create
+    call's `initiated`), or an informational event sharing the status field."""
 
     name: str
     description: str = ""
@@ -221,6 +222,9 @@ class Definition:
     acknowledgements: Mapping[str, Acknowledgement] = attrs.field(
         factory=dict, converter=_frozen_map
     )
+    #: informational events delivered in the status field (Amazon Connect's
+    #: CONTACT_DATA_UPDATED): accepted and ignored, the status unchanged
+    informational: Mapping[str, Acknowledgement] = attrs.field(factory=dict, converter=_frozen_map)
     mappings: Mapping[str, LabelMap] = attrs.field(factory=dict, converter=_frozen_map)
     settings: Mapping[str, Setting] = attrs.field(factory=dict, converter=_frozen_map)
     #: child machine name -> how its rows point at this machine's and the rules between them

@@ -21,6 +21,7 @@ from statemachine.runtime.errors import (
     IllegalTransition,
     RepeatedStatus,
     StatusConflict,
+    UnknownMachine,
     UnknownStatus,
 )
 from statemachine.runtime.lifecycle import Lifecycle, Move, Step
@@ -58,6 +59,7 @@ __all__ = [
     "RepeatedStatus",
     "StatusConflict",
     "Step",
+    "UnknownMachine",
     "UnknownStatus",
     "Verdict",
     "coupling",
@@ -78,7 +80,7 @@ def _load(name: str, paths: list[Path], bundled: Path | None) -> Definition:
     index = machine_index(paths)
     files = index.get(name)
     if not files:
-        raise DefinitionError(f"unknown machine '{name}'{suggest(name, index)}")
+        raise UnknownMachine(f"unknown machine {name!r}{suggest(name, index)}")
     around = machine_index([bundled]) if bundled is not None else {}
     if len(files) > 1 or name in around:
         # defined twice (SM080) or under a bundled name (SM081): load all, as `check` does
@@ -106,7 +108,7 @@ def _everything(name: str, paths: list[Path], bundled: Path | None) -> Definitio
     registry = load_registry(paths, context=load_registry([bundled]).machines if bundled else None)
     found = registry.get(name)
     if found is None:
-        raise DefinitionError(f"unknown machine '{name}'{suggest(name, registry.machines)}")
+        raise UnknownMachine(f"unknown machine {name!r}{suggest(name, registry.machines)}")
     return _refused_or(name, found, registry.findings, found.file)
 
 

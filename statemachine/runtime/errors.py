@@ -13,6 +13,7 @@ __all__ = [
     "IllegalTransition",
     "RepeatedStatus",
     "StatusConflict",
+    "UnknownMachine",
     "UnknownStatus",
 ]
 
@@ -74,3 +75,7 @@ class GuardNotRegistered(ValueError):
 
 class DefinitionError(ValueError):
     """A definition with errors cannot be run; the message lists the findings."""
+
+
+class UnknownMachine(DefinitionError):
+    """No file under the paths searched defines the machine named."""

@@ -40,7 +40,7 @@ __all__ = ["EntityLock", "Lifecycle", "Move", "Step"]
 # name as an attribute load and a call, which makes a bound method per call (~35 ns)
 _HELD, _WAITING = locks.HELD, locks.WAITING
 # enum members as plain globals: reading `Kind.APPLIED` costs ~10x a global in Python 3.11
-_APPLIED, _UNKNOWN = Kind.APPLIED, Kind.UNKNOWN
+_APPLIED, _UNKEYED = Kind.APPLIED, streams.UNKEYED
 _APPLY, _RAISE = Action.APPLY, Action.RAISE
 
 
@@ -259,7 +259,8 @@ class Lifecycle:
         kwargs; they run with the entity held, which delays no other entity: a guard may
         advance other entities, never `obj` itself (see `EntityLock`). An object whose status is
         missing or None is new: it starts in any entry state (`dest` itself, stored and None
-        returned) or moves from one to `dest`.
+        returned) or moves from one to `dest`. An informational value (`informational:`)
+        changes nothing and returns None.
         """
         key = id(obj) if object_id is None else object_id
         claim: list[int] = []  # `EntityLock`, inlined: no lock object, no thread ident per call
@@ -274,6 +275,8 @@ class Lifecycle:
             try:
                 move = self._lookup[current][dest]
             except (KeyError, TypeError):
+                if isinstance(dest, str) and dest in self.definition.informational:
+                    return None
                 if current is None:
                     found = self._entry_move(dest, object_id)
                     if found is None:
@@ -472,7 +475,7 @@ class Lifecycle:
         obj: Any,
         status: str,
         seq: int | None = None,
-        at: datetime | None = None,
+        at: datetime | str | None = None,
         event_id: str | None = None,
         expected: str | None = None,
         object_id: object = None,
@@ -483,9 +486,9 @@ class Lifecycle:
         """Decide on one delivery of `status` for `obj` (an object or a dict row) and act as
         `policy` says, atomically across the process (the lock of `advance`); returns the
         verdict, raises `streams.Rejected` (carrying it) where the policy raises. The last
-        applied ordering key (`seq`, `at`, `event_id`) is kept in `obj`'s `key_field` when
-        given (a part an event does not carry is kept from the key before: see
-        `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
+        applied ordering key (`seq`, `at`: a datetime or ISO 8601 text, `event_id`) is kept
+        in `obj`'s `key_field` when given (a part an event does not carry is kept from the key
+        before: see `streams.merged`); `expected` makes it compare-and-set; guards on the path taken
         run as in `advance`, with `data` as their keyword arguments. Unlike `advance`, guard
         data is one mapping rather than `**data`: a misspelt `seq=` or `expected=` is a
         TypeError, never guard data that silently drops an ordering key or the compare."""
@@ -494,6 +497,7 @@ class Lifecycle:
             if policy is DEFAULT_POLICY
             else streams.verdicts(self.definition, policy)
         )
+        when = None if at is None else utc(at)  # a datetime or ISO 8601 text; else TypeError
         key = id(obj) if object_id is None else object_id
         claim: list[int] = []  # as in `advance`
         if _HELD.setdefault(key, claim) is not claim:
@@ -519,12 +523,12 @@ class Lifecycle:
             confirms = False
             keep: Key | None = None
             if key_field is not None and (
-                seq is not None or at is not None or event_id is not None
+                seq is not None or when is not None or event_id is not None
             ):
-                keep = (seq, at if at is None else utc(at), event_id)
+                keep = (seq, when, event_id)
                 last = _load(obj, row, key_field)
                 if last is not None:
-                    if verdict.kind is not _UNKNOWN:
+                    if verdict.kind not in _UNKEYED:
                         verdict, confirms = table.keyed(verdict, keep, last)
                     keep = streams.merged(keep, last)
             if table.guarded and verdict.after != verdict.before:

@@ -37,6 +37,7 @@ from statemachine.runtime.errors import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "UNKEYED",
     "Action",
     "Event",
     "Key",
@@ -47,6 +48,7 @@ __all__ = [
     "Verdict",
     "Verdicts",
     "classify",
+    "counted",
     "merged",
     "nearest_status",
     "not_a_state",
@@ -63,6 +65,14 @@ def shown(status: str) -> str:
     if status and status.isprintable() and not any(c.isspace() for c in status):
         return status
     return repr(status)
+
+
+def counted(n: int, noun: str) -> str:
+    """`n noun` with the noun in the plural unless `n` is 1: `1 entity`, `2 entities`,
+    `1,200 events`."""
+    if n != 1:
+        noun = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n:,} {noun}"
 
 
 @attrs.frozen
@@ -93,7 +103,7 @@ class Action(enum.StrEnum):
 
 def _not_apply(_: object, attribute: attrs.Attribute[Any], value: Action) -> None:
     if value is Action.APPLY:
-        raise ValueError(f"{attribute.name} cannot be {value}: an unknown value is no state")
+        raise ValueError(f"{attribute.name} cannot be {value}: such a value is no state")
 
 
 @attrs.frozen(cache_hash=True)
@@ -103,7 +113,8 @@ class Policy:
     The defaults are a webhook handler's: apply a status that skipped unarrived ones (the
     provider is ahead of us), ignore late and repeated deliveries (acknowledge and drop),
     apply an `ambiguous` one (when neither ordering keys nor the graph order two statuses,
-    arrival order is the last evidence left), raise on `illegal` and `unknown` (alert).
+    arrival order is the last evidence left), raise on `illegal` and `unknown` (alert), and
+    ignore an `informational` event (a legitimate delivery that is no status).
     """
 
     skipped: Action = attrs.field(default=Action.APPLY, converter=Action)
@@ -112,6 +123,9 @@ class Policy:
     ambiguous: Action = attrs.field(default=Action.APPLY, converter=Action)
     illegal: Action = attrs.field(default=Action.RAISE, converter=Action)
     unknown: Action = attrs.field(default=Action.RAISE, converter=Action, validator=_not_apply)
+    informational: Action = attrs.field(
+        default=Action.IGNORE, converter=Action, validator=_not_apply
+    )
 
     def action(self, kind: Kind) -> Action:
         """What a verdict of `kind` does under this policy."""
@@ -175,6 +189,8 @@ def not_a_state(d: Definition, status: object, object_id: object = None) -> Ille
         )
     near = nearest_status(d, status)
     hint = f"; did you mean '{near}'?" if near else ""
+    if status in d.informational:
+        hint = ": it is informational, never a state (`advance` and `apply` ignore it)"
     return UnknownStatus(
         f"{d.name}: unknown status '{status}'{hint}",
         status=status,
@@ -203,6 +219,12 @@ def _unknown(d: Definition, before: str | None, status: str, current: str | None
 def _message(d: Definition, found: Relation, status: str) -> str:
     """The operator-readable sentence for a graph verdict."""
     before, dest = found.source, found.dest
+    if found.kind is Kind.INFORMATIONAL:
+        now = "no status yet" if before is None else f"the status stays {shown(before)}"
+        return (
+            f"{shown(status)} is informational, never a {d.object or 'lifecycle'} status: "
+            f"accepted and ignored, {now}"
+        )
     assert dest is not None
     to = shown(status) if d.resolve(status) == status else f"{shown(status)} ({shown(dest)})"
     names = ", ".join
@@ -215,7 +237,9 @@ def _message(d: Definition, found: Relation, status: str) -> str:
         return f"already {shown(dest)}"
     if found.kind is Kind.SKIPPED:
         origin = "new entity" if before is None else shown(before)
-        return f"{origin} -> {to}: {names(map(shown, found.missing))} never arrived"
+        # equally near from several entry states: any one of those paths was lost
+        lost = " or ".join(names(map(shown, m)) for m in found.candidates or (found.missing,))
+        return f"{origin} -> {to}: {lost} never arrived"
     assert before is not None or found.kind is Kind.ILLEGAL
     if found.kind is Kind.STALE:
         return f"late {to}: already {shown(before or '')}, which comes after it"
@@ -341,6 +365,9 @@ def classify(
 
 # -- ordering keys ------------------------------------------------------------------------------
 
+#: the verdicts ordering keys never change: the value is no state of the lifecycle
+UNKEYED = frozenset({Kind.UNKNOWN, Kind.INFORMATIONAL})
+
 
 def _order(key: Key, last: Key) -> int:
     """-1 when `key` is older than `last`, 1 when newer, 0 when equal or incomparable:
@@ -417,7 +444,7 @@ def replay(
             verdict = table.verdict(current, event.status)
         confirms = False
         key = event.key
-        if key is not None and last is not None and verdict.kind is not Kind.UNKNOWN:
+        if key is not None and last is not None and verdict.kind not in UNKEYED:
             verdict, confirms = table.keyed(verdict, key, last)
         if actions[verdict.kind] is Action.APPLY or confirms:
             entities[event.id] = (verdict.after, merged(key, last))

@@ -125,7 +125,9 @@ def _judged(r: str, e: str, last: str) -> tuple[str, str]:
     order = _order(e, last)
     again = f"({e}.event_id IS NOT NULL AND {e}.event_id = {last}_event_id)"
     verdict = (
-        f"CASE WHEN {r}.kind IS NULL THEN 'unknown' WHEN {again} THEN 'repeated' "
+        f"CASE WHEN {r}.kind IS NULL THEN 'unknown' "
+        # an informational value is no state: ordering keys never make it anything else
+        f"WHEN {r}.kind = 'informational' THEN 'informational' WHEN {again} THEN 'repeated' "
         f"WHEN {order} < 0 THEN 'stale' "
         f"WHEN {order} > 0 AND {r}.kind = 'ambiguous' THEN 'skipped' ELSE {r}.kind END"
     )

@@ -98,7 +98,8 @@ def _relation_json(definition: Definition) -> str:
     """The graph's relation as one JSON object: held value ('' for none yet) -> written value
     -> [kind, dest, missing, through, position]; the aliases a row may hold (stored before
     enforcement) are answered as their states."""
-    order = {value: i for i, value in enumerate([*definition.states, *definition.aliases])}
+    values = [*definition.states, *definition.aliases, *definition.informational]
+    order = {value: i for i, value in enumerate(values)}
     by_state: dict[str | None, dict[str, list[object]]] = {}
     for current, incoming, found in rows(graph_of(definition)):
         entry: list[object] = [
@@ -125,6 +126,8 @@ def _decide(relation: str, held: str, written: str, keys: str, applies: str) -> 
         kind := CASE WHEN found IS NULL THEN 'unknown' ELSE 'applied' END;
     ELSIF found IS NULL THEN
         kind := 'unknown';
+    ELSIF found ->> 0 = 'informational' THEN
+        kind := 'informational';  -- no state: the row stays as it is, whatever its keys
     ELSIF {keys} < 0 THEN
         kind := 'stale';
     ELSE

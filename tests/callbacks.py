@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 
 import attrs
-import psycopg
 
 from statemachine.graph import Kind, graph_of
 from statemachine.graph.paths import covering_histories
@@ -21,6 +20,7 @@ from statemachine.model.definition import Definition
 from statemachine.runtime import lifecycle
 from statemachine.runtime.streams import Event, classify
 from statemachine.sql.postgres import quote_ident
+from tests.pgserver import Conn
 
 __all__ = [
     "Callback",
@@ -31,8 +31,6 @@ __all__ = [
     "log_changes",
     "replayed",
 ]
-
-Conn = psycopg.Connection[tuple[object, ...]]
 
 
 @attrs.frozen

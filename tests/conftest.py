@@ -67,3 +67,12 @@ def server() -> Iterator[pgserver.Server]:
         pytest.skip(pgserver.MISSING)
     with pgserver.running() as running:
         yield running
+
+
+@pytest.fixture
+def db(server: pgserver.Server) -> Iterator[pgserver.Conn]:
+    """An autocommit connection to the session's server."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        yield conn

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
+import psycopg
 
-__all__ = ["MISSING", "Server", "find_bindir", "running"]
+__all__ = ["MISSING", "Conn", "Server", "find_bindir", "running"]
 
 #: why no server can be started here, for a visible skip (or a failure in CI)
 MISSING = (
@@ -50,6 +51,10 @@ def _run_as() -> str | None:
             continue
         return user
     raise RuntimeError("running as root and no `postgres` or `nobody` user to run PostgreSQL as")
+
+
+#: a connection returning rows as tuples
+Conn = psycopg.Connection[tuple[object, ...]]
 
 
 @attrs.frozen

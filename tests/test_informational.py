@@ -20,8 +20,8 @@ from statemachine.io.yamldoc import read_document
 from statemachine.runtime import Event, Policy, Rejected, UnknownStatus, definition, lifecycle
 from statemachine.sql.postgres import enforce_sql
 from tests.conftest import run_cli
+from tests.pgserver import Conn
 from tests.test_audit_agreement import results, spark  # noqa: F401 - the Spark fixture
-from tests.test_postgres import Conn, db  # noqa: F401 - the server fixture
 
 CONTACT = """\
 machine: amazon-connect.contact
@@ -206,7 +206,7 @@ def test_duckdb_python_and_spark_agree_on_them(
     assert results(d, data, "spark", tmp_path) == python
 
 
-def test_postgres_leaves_the_row_unchanged(db: Conn, contact: Path) -> None:  # noqa: F811
+def test_postgres_leaves_the_row_unchanged(db: Conn, contact: Path) -> None:
     d = definition("amazon-connect.contact", [contact])
     db.execute("DROP TABLE IF EXISTS contacts")
     db.execute("CREATE TABLE contacts (id bigint PRIMARY KEY, status text, seq bigint)")

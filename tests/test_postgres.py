@@ -24,17 +24,9 @@ from statemachine.sql.postgres import SQLSTATE, enforce_sql, quote_ident
 from tests import pgserver
 from tests.callbacks import Callback, deliveries, log_changes, replayed
 from tests.conftest import run_cli
+from tests.pgserver import Conn
 
 MACHINES = sorted(load_registry([bundled_dir()]).machines)
-
-
-@pytest.fixture
-def db(server: pgserver.Server) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    with psycopg.connect(server.conninfo, autocommit=True) as conn:
-        yield conn
-
-
-Conn = psycopg.Connection[tuple[object, ...]]
 
 
 def enforced(conn: Conn, name: str, table: str, column: str | None = None, **keys: str) -> str:

@@ -4,14 +4,17 @@ enforcement of its lifecycle on a table."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from statemachine.cli.common import EXIT_OK, UsageError, definition_option, named_definition
+
+if TYPE_CHECKING:
+    from statemachine.model.definition import Definition
 
 __all__ = ["register"]
 
 #: the options that say where the lifecycle is enforced: only with --enforce
-_TABLE_OPTIONS = ("table", "column", "seq", "at")
+_TABLE_OPTIONS = ("table", "column", "seq", "at", "related")
 
 
 def register(sub: Any) -> None:
@@ -39,6 +42,14 @@ def register(sub: Any) -> None:
         "--seq", metavar="COL", help="a provider sequence number column (ordering key)"
     )
     sql.add_argument("--at", metavar="COL", help="an event time column (ordering key after --seq)")
+    sql.add_argument(
+        "--related",
+        action="append",
+        default=[],
+        metavar="CHILD=TABLE",
+        help="with --enforce: a related machine's table (repeatable); the DDL also enforces "
+        "the hard rules between the machine and it (SQLSTATE = the rule's code, SM201...)",
+    )
     definition_option(sql, "--path")
     sql.set_defaults(run=run)
 
@@ -56,9 +67,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--enforce generates PostgreSQL only: add --dialect postgres")
     if not args.table:
         raise UsageError("--enforce needs --table TABLE: the table whose status column to enforce")
+    from statemachine.sql.coupled_postgres import coupled_sql
     from statemachine.sql.postgres import IdentifierError, enforce_sql
 
     found = named_definition(args.name, args.sources)
+    children = [
+        (named_definition(child, args.sources), table)
+        for child, table in (_related(found, given) for given in args.related)
+    ]
     try:
         ddl = enforce_sql(
             found,
@@ -68,7 +84,26 @@ def run(args: argparse.Namespace) -> int:
             seq=args.seq,
             at=args.at,
         )
+        if children:
+            ddl += "\n" + coupled_sql(
+                found, args.table, children, column=args.column, id_column=args.id or "id"
+            )
     except IdentifierError as err:
         raise UsageError(str(err)) from None
     print(ddl, end="")
     return EXIT_OK
+
+
+def _related(parent: Definition, given: str) -> tuple[str, str]:
+    """(child machine, its table) from `--related CHILD=TABLE`."""
+    child, sep, table = given.partition("=")
+    if not sep or not child or not table:
+        raise UsageError(
+            f"--related takes CHILD=TABLE (a related machine and its table), not '{given}'"
+        )
+    if child not in parent.related:
+        declared = ", ".join(parent.related) or "none"
+        raise UsageError(
+            f"{parent.name} declares no related machine {child} (its related machines: {declared})"
+        )
+    return child, table

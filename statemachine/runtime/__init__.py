@@ -13,6 +13,7 @@ from statemachine.io.index import machine_index
 from statemachine.io.loader import load_file
 from statemachine.io.registry import bundled_dir, load_registry
 from statemachine.model.definition import Definition
+from statemachine.runtime.coupling import OK, Counts, Coupling, Judgement
 from statemachine.runtime.errors import (
     AcknowledgementStatus,
     DefinitionError,
@@ -38,13 +39,17 @@ from statemachine.runtime.streams import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "OK",
     "AcknowledgementStatus",
     "Action",
+    "Counts",
+    "Coupling",
     "DefinitionError",
     "Event",
     "Guard",
     "GuardNotRegistered",
     "IllegalTransition",
+    "Judgement",
     "Lifecycle",
     "Move",
     "Policy",
@@ -57,6 +62,7 @@ __all__ = [
     "UnknownMachine",
     "UnknownStatus",
     "Verdict",
+    "coupling",
     "definition",
     "lifecycle",
 ]
@@ -146,3 +152,18 @@ def lifecycle(
     then)."""
     found = name if isinstance(name, Definition) else definition(name, paths)
     return Lifecycle(found, guards, locked=locked)
+
+
+def coupling(
+    parent: str | Definition,
+    child: str | Definition,
+    *,
+    paths: Iterable[Path] | None = None,
+) -> Coupling:
+    """The rules between machine `parent` and its related machine `child` (bundled unless
+    `paths` is given), ready to judge a child's start (`judge_start`) and a parent's move
+    (`judge_move`). Raises `DefinitionError` when `parent` declares no relation to `child`.
+    Made once per pair of definitions and shared; safe to use from any thread."""
+    found = parent if isinstance(parent, Definition) else definition(parent, paths)
+    other = child if isinstance(child, Definition) else definition(child, paths)
+    return Coupling.of(found, other)

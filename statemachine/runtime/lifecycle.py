@@ -17,13 +17,11 @@ from statemachine.io.events import Event, Key, utc
 from statemachine.model.definition import Definition
 from statemachine.runtime import locks, streams
 from statemachine.runtime.errors import (
-    AcknowledgementStatus,
     DefinitionError,
     GuardNotRegistered,
     IllegalTransition,
     RepeatedStatus,
     StatusConflict,
-    UnknownStatus,
 )
 from statemachine.runtime.locks import EntityLock, wait_for, wake
 from statemachine.runtime.machine import (
@@ -91,12 +89,6 @@ def _unregistered(name: str) -> Guard:
         raise GuardNotRegistered(f"guard '{name}' is not registered; pass it in `guards`")
 
     return guard
-
-
-def _shown(value: object) -> str:
-    """A wrong-typed value as a message shows it: its type and a bounded repr."""
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 class Lifecycle:
@@ -428,35 +420,7 @@ class Lifecycle:
     # -- rejections ---------------------------------------------------------------------------
 
     def _not_a_state(self, status: object, object_id: object = None) -> IllegalTransition:
-        d = self.definition
-        if not isinstance(status, str):
-            return UnknownStatus(
-                f"{self.name}: a status is a string, not {_shown(status)}",
-                status=status,
-                suggestions=[],
-                machine=self.name,
-                object_id=object_id,
-            )
-        if status in d.acknowledgements:
-            return AcknowledgementStatus(
-                f"{self.name}: '{status}' is an acknowledgement only, never a "
-                f"{d.object or 'lifecycle'} status; fetch the real status instead",
-                machine=self.name,
-                source=status,
-                object_id=object_id,
-            )
-        near = streams.nearest_status(d, status)
-        hint = f"; did you mean '{near}'?" if near else ""
-        if status in d.informational:
-            hint = ": it is informational, never a state (`advance` and `apply` ignore it)"
-        return UnknownStatus(
-            f"{self.name}: unknown status '{status}'{hint}",
-            status=status,
-            suggestions=[near] if near else [],
-            machine=self.name,
-            source=status,
-            object_id=object_id,
-        )
+        return streams.not_a_state(self.definition, status, object_id)
 
     def rejection(self, source: str, dest: str, object_id: object = None) -> IllegalTransition:
         """The error explaining why `source -> dest` is not allowed."""
@@ -572,7 +536,7 @@ class Lifecycle:
                 verdict = self._path_guards(table, obj, verdict, dict(data or {}))
             action = _APPLY if verdict.kind is _APPLIED else table.actions[verdict.kind]
             if action is _RAISE:
-                raise streams.rejected(self, verdict, object_id)
+                raise streams.rejected(self.definition, verdict, object_id)
             if action is _APPLY or confirms:
                 after = verdict.after
                 if after != current and after is not None:
@@ -607,4 +571,4 @@ class Lifecycle:
         """Each event with its verdict, in arrival order, many entities interleaved; an
         entity's final status is the `after` of its last verdict. Never raises for a
         verdict; guards are not evaluated."""
-        return streams.replay(self, events, policy)
+        return streams.replay(self.definition, events, policy)

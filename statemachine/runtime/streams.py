@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -28,10 +28,12 @@ from statemachine.checks.references import Vocabulary
 from statemachine.graph import Kind, Relation, graph_of, row
 from statemachine.io.events import Event, Key
 from statemachine.model.definition import Definition
-from statemachine.runtime.errors import IllegalTransition, RepeatedStatus, UnknownStatus
-
-if TYPE_CHECKING:
-    from statemachine.runtime.lifecycle import Lifecycle
+from statemachine.runtime.errors import (
+    AcknowledgementStatus,
+    IllegalTransition,
+    RepeatedStatus,
+    UnknownStatus,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -49,6 +51,7 @@ __all__ = [
     "counted",
     "merged",
     "nearest_status",
+    "not_a_state",
     "rejected",
     "replay",
     "shown",
@@ -157,6 +160,45 @@ def nearest_status(d: Definition, status: str) -> str | None:
         names = d.derived["status names"] = Vocabulary([*d.states, *d.aliases])
     assert isinstance(names, Vocabulary)
     return names.nearest(status)
+
+
+def _shown_value(value: object) -> str:
+    """A wrong-typed value as a message shows it: its type and a bounded repr."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def not_a_state(d: Definition, status: object, object_id: object = None) -> IllegalTransition:
+    """The error for a value that is no status of `d`: `AcknowledgementStatus` for an
+    acknowledgement, else `UnknownStatus` (with the nearest status as a suggestion)."""
+    if not isinstance(status, str):
+        return UnknownStatus(
+            f"{d.name}: a status is a string, not {_shown_value(status)}",
+            status=status,
+            suggestions=[],
+            machine=d.name,
+            object_id=object_id,
+        )
+    if status in d.acknowledgements:
+        return AcknowledgementStatus(
+            f"{d.name}: '{status}' is an acknowledgement only, never a "
+            f"{d.object or 'lifecycle'} status; fetch the real status instead",
+            machine=d.name,
+            source=status,
+            object_id=object_id,
+        )
+    near = nearest_status(d, status)
+    hint = f"; did you mean '{near}'?" if near else ""
+    if status in d.informational:
+        hint = ": it is informational, never a state (`advance` and `apply` ignore it)"
+    return UnknownStatus(
+        f"{d.name}: unknown status '{status}'{hint}",
+        status=status,
+        suggestions=[near] if near else [],
+        machine=d.name,
+        source=status,
+        object_id=object_id,
+    )
 
 
 def _unknown(d: Definition, before: str | None, status: str, current: str | None) -> Verdict:
@@ -360,19 +402,19 @@ def merged(key: Key | None, last: Key | None) -> Key | None:
 # -- rejecting and replaying ---------------------------------------------------------------------
 
 
-def rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
+def rejected(d: Definition, verdict: Verdict, object_id: object) -> Rejected:
     """The error `apply` raises for a verdict its policy raises on; it carries the verdict."""
     who = f" ({object_id})" if object_id is not None else ""
-    text = f"{lc.name}{who}: {verdict.kind}: {verdict.message}"
+    text = f"{d.name}{who}: {verdict.kind}: {verdict.message}"
     common: dict[str, Any] = {
-        "machine": lc.name,
+        "machine": d.name,
         "source": verdict.before,
-        "dest": lc.definition.resolve(verdict.status),
+        "dest": d.resolve(verdict.status),
         "object_id": object_id,
     }
     err: Rejected
     if verdict.kind is Kind.UNKNOWN:
-        near = nearest_status(lc.definition, verdict.status)
+        near = nearest_status(d, verdict.status)
         err = RejectedUnknown(
             text, status=verdict.status, suggestions=[near] if near else [], **common
         )
@@ -385,13 +427,13 @@ def rejected(lc: Lifecycle, verdict: Verdict, object_id: object) -> Rejected:
 
 
 def replay(
-    lc: Lifecycle, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
+    d: Definition, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
 ) -> Iterator[tuple[Event, Verdict]]:
     """`Lifecycle.replay`: each event with its verdict, in arrival order, many entities
     interleaved, keeping each entity's status and last applied key (see `merged`). Never
     raises for a verdict (what `policy` raises on is left unapplied); guards are not
     evaluated."""
-    table = verdicts(lc.definition, policy)
+    table = verdicts(d, policy)
     rows, actions = table.rows, table.actions
     entities: dict[str, tuple[str | None, Key | None]] = {}
     for event in events:

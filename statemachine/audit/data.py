@@ -2,7 +2,9 @@
 
 Every engine sees the same relation `events(id, status, seq, ts, event_id, ord)` (the input
 of `statemachine.sql.audit.audit_sql`); `ord` numbers the rows in input order: the file's
-place among the inputs times 10**12 plus the row's 1-based line in its file.
+place among the inputs times 10**12 plus the row's 1-based line in its file. The columns a
+coupled audit's rules read (`Columns.keep`) come along as text, each named `kept(name)`
+(NULL in a file without it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import attrs
 
 from statemachine.io.events import EventFileError, read_events
 from statemachine.sql.audit import literal
+from statemachine.sql.coupled import kept
 
 if TYPE_CHECKING:
     import duckdb
@@ -33,6 +36,7 @@ __all__ = [
     "Source",
     "bad_value",
     "expand",
+    "file_columns",
     "present_columns",
     "register_events",
 ]
@@ -63,6 +67,8 @@ class Columns:
     seq: str = "seq"
     event_id: str = "event_id"
     explicit: frozenset[str] = frozenset()
+    #: further columns carried into `events` as text (a key, counters): the coupled rules'
+    keep: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -188,23 +194,37 @@ def present_columns(
     return found
 
 
+def _describe(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
+    import duckdb
+
+    try:
+        return {
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
+        }
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0]
+        raise InputError(f"{source.shown}: cannot read as {source.format}: {first}") from None
+
+
+def file_columns(sources: Sequence[Source]) -> frozenset[str]:
+    """The columns some file of `sources` has. Raises `InputError` for an unreadable file."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return frozenset(name for source in sources for name in _describe(con, source))
+    finally:
+        con.close()
+
+
 def register_events(
     con: duckdb.DuckDBPyConnection, sources: Sequence[Source], columns: Columns
 ) -> None:
     """Create the view `events` over `sources` in `con`. Raises `InputError` for a missing
     column or an unreadable file."""
-    import duckdb
-
     parts: list[str] = []
     for index, source in enumerate(sources):
-        try:
-            present = {
-                row[0]
-                for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
-            }
-        except duckdb.Error as err:
-            first = str(err).strip().splitlines()[0]
-            raise InputError(f"{source.shown}: cannot read as {source.format}: {first}") from None
+        present = _describe(con, source)
         picked: dict[str, str] = {}
         for role, name in present_columns(source, columns, present).items():
             sql_type = _SQL_TYPES[role]
@@ -215,11 +235,16 @@ def register_events(
             if sql_type == "TIMESTAMP":
                 value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
             picked[role] = f"CAST({value} AS {sql_type})"
+        extra = "".join(
+            f", CAST({_column(name) if name in present else 'NULL'} AS VARCHAR) "
+            f"AS {_column(kept(name))}"
+            for name in columns.keep
+        )
         parts.append(
             f"SELECT COALESCE(CAST({_column(columns.id)} AS VARCHAR), '') AS id, "
             f"COALESCE(CAST({_column(columns.status)} AS VARCHAR), '') AS status, "
             f"{picked['seq']} AS seq, {picked['at']} AS ts, {picked['event_id']} AS event_id, "
-            f"CAST({index} AS BIGINT) * {FILE_STRIDE} + row_number() OVER () AS ord "
+            f"CAST({index} AS BIGINT) * {FILE_STRIDE} + row_number() OVER () AS ord{extra} "
             f"FROM {_reader(source)}"
         )
     con.execute("SET TimeZone = 'UTC'")

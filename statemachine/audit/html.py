@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from statemachine.audit.coupled import Coupled
 from statemachine.audit.report import NO_STATUS, Report
 from statemachine.graph import Kind, graph_of
 from statemachine.model.definition import Definition
+from statemachine.model.finding import Severity
 from statemachine.sql.audit import MOVING
 
 __all__ = ["render_html", "traffic_dot"]
@@ -170,28 +172,104 @@ td:nth-child(n+2){font-variant-numeric:tabular-nums}
   margin-top:6px}
 .none{color:#90a4ae}
 .illegal{color:#c62828}
+.rules,.related{margin-top:16px}
+.rules tr.error td:first-child code{color:#c62828}
+.rules tr.warning td:first-child code{color:#ef6c00}
+.rules td:last-child{font-size:12px;
+  color:#455a64}
+.related .diagram{margin-bottom:12px}
 .stale{color:#757575}
 """
 
 
-def render_html(definition: Definition, report: Report) -> str:
-    """The report as one self-contained HTML page (the diagram inline as SVG)."""
+def _svg(definition: Definition, report: Report) -> str:
     import graphviz
 
-    svg = graphviz.Source(traffic_dot(definition, report)).pipe(format="svg").decode("utf-8")
-    svg = svg[svg.index("<svg") :]
-    bad = report.verdicts.get(Kind.ILLEGAL, 0) + report.verdicts.get(Kind.UNKNOWN, 0)
-    cards = [
-        ("events", f"{report.events:,}", False),
-        ("entities", f"{report.entities:,}", False),
-        ("illegal or unknown", f"{bad:,}", bad > 0),
-        ("stuck", f"{sum(report.stuck.values()):,}", bool(report.stuck)),
-        ("unstartable", f"{report.unstartable:,}", report.unstartable > 0),
-    ]
-    card_html = "".join(
+    svg: str = graphviz.Source(traffic_dot(definition, report)).pipe(format="svg").decode("utf-8")
+    return svg[svg.index("<svg") :]
+
+
+def _cards(cards: Iterable[tuple[str, str, bool]]) -> str:
+    return "".join(
         f'<div class="card{" bad" if hot else ""}"><b>{value}</b>{html.escape(label)}</div>'
         for label, value, hot in cards
     )
+
+
+def _machine_cards(report: Report) -> str:
+    bad = report.verdicts.get(Kind.ILLEGAL, 0) + report.verdicts.get(Kind.UNKNOWN, 0)
+    return _cards(
+        (
+            ("events", f"{report.events:,}", False),
+            ("entities", f"{report.entities:,}", False),
+            ("illegal or unknown", f"{bad:,}", bad > 0),
+            ("stuck", f"{sum(report.stuck.values()):,}", bool(report.stuck)),
+            ("unstartable", f"{report.unstartable:,}", report.unstartable > 0),
+        )
+    )
+
+
+def _rules(coupled: Coupled) -> str:
+    """The rules' violations: a card per rule kind and machine pair, then a table."""
+    if not coupled.rules:
+        return (
+            '<section class="rules"><h2>Rules between machines and fields</h2>'
+            "<p class=none>no rule broken</p></section>"
+        )
+    body = "".join(
+        f'<tr class="{html.escape(r.severity)}"><td><code>{html.escape(r.code)}</code></td>'
+        f"<td>{html.escape(r.rule)}</td><td>{html.escape(r.severity)}</td>"
+        f"<td>{html.escape(r.parent_machine)}"
+        f"{' &rarr; ' + html.escape(r.child_machine) if r.child_machine else ''}</td>"
+        f"<td>{r.count:,}</td><td>"
+        + "<br>".join(html.escape(v.message) for v in r.examples[:3])
+        + "</td></tr>"
+        for r in coupled.rules
+    )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("code", "rule", "severity", "between", "violations", "e.g.")
+    )
+    return (
+        '<section class="rules"><h2>Rules between machines and fields</h2>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
+    )
+
+
+def _related(definitions: Iterable[Definition], coupled: Coupled) -> str:
+    """Each related machine: its cards, its traffic and its final statuses."""
+    parts = []
+    for d in definitions:
+        report = coupled.related[d.name]
+        final = {k: v for k, v in report.final.items() if k != NO_STATUS or v}
+        parts.append(
+            f'<section class="related"><h2>Related machine <code>{html.escape(d.name)}</code>'
+            f"{' &middot; ' + html.escape(d.title) if d.title else ''}</h2>"
+            f'<div class="cards">{_machine_cards(report)}</div>'
+            f'<div class="diagram">{_svg(d, report)}</div>'
+            f'<div class="grid">{_counts("Verdicts", dict(report.verdicts), report.events)}'
+            f"{_counts('Final status', final, report.entities)}</div></section>"
+        )
+    return "".join(parts)
+
+
+def render_html(
+    definition: Definition, audited: Report | Coupled, related: Sequence[Definition] = ()
+) -> str:
+    """The report as one self-contained HTML page (the diagram inline as SVG); a coupled
+    audit adds the rules' violations and each of the `related` machines."""
+    coupled = audited if isinstance(audited, Coupled) else None
+    report = audited.report if isinstance(audited, Coupled) else audited
+    svg = _svg(definition, report)
+    card_html = _machine_cards(report)
+    if coupled is not None:
+        errors = sum(r.count for r in coupled.rules if r.severity == Severity.ERROR)
+        warnings = sum(r.count for r in coupled.rules if r.severity != Severity.ERROR)
+        card_html += _cards(
+            (
+                ("rule errors", f"{errors:,}", errors > 0),
+                ("rule warnings", f"{warnings:,}", False),
+            )
+        )
     worst = [
         (
             t.source or "(new)",
@@ -213,12 +291,15 @@ def render_html(definition: Definition, report: Report) -> str:
     )
     as_of = f" · stuck judged at {report.as_of:%Y-%m-%d %H:%M:%S} UTC" if report.as_of else ""
     final = {k: v for k, v in report.final.items() if k != NO_STATUS or v}
+    rules = _rules(coupled) if coupled is not None else ""
+    children = _related(related, coupled) if coupled is not None else ""
+    with_ = "".join(f" &middot; with <code>{html.escape(d.name)}</code>" for d in related)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Audit: {html.escape(definition.name)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head>
 <body>
 <h1>Audit of {html.escape(definition.title or definition.name)}</h1>
-<div class="sub">machine <code>{html.escape(definition.name)}</code>{as_of}</div>
+<div class="sub">machine <code>{html.escape(definition.name)}</code>{as_of}{with_}</div>
 <div class="cards">{card_html}</div>
 <div class="diagram">{svg}
 <div class="legend">Edge width and label: events that made the move.
@@ -236,4 +317,6 @@ late (stale) deliveries. Double border: final state. Red border: entities stuck 
 <section><h2>Worst transitions</h2>{worst_html}</section>
 <section><h2>Examples</h2>{examples}</section>
 </div>
+{rules}
+{children}
 </body></html>"""

@@ -38,6 +38,9 @@ class Outputs:
     events: Path | None = None
     #: every entity: id, events, final, entered, first_verdict, stuck
     entities: Path | None = None
+    #: further files, each with the query over `verdicts`, `entities` and `events` that
+    #: fills it (the coupled audit's per-machine timelines)
+    extra: tuple[tuple[Path, str], ...] = ()
 
 
 def exports(outputs: Outputs) -> list[tuple[Path, str]]:
@@ -47,4 +50,4 @@ def exports(outputs: Outputs) -> list[tuple[Path, str]]:
         (outputs.events, "SELECT * FROM verdicts ORDER BY ord"),
         (outputs.entities, "SELECT * FROM entities ORDER BY id"),
     )
-    return [(path, sql) for path, sql in wanted if path is not None]
+    return [(path, sql) for path, sql in wanted if path is not None] + list(outputs.extra)

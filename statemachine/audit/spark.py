@@ -22,12 +22,13 @@ from statemachine.audit.options import Options, Outputs, exports
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import VERDICT_COLUMNS, entities_sql, judged_sql
+from statemachine.sql.coupled import kept
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["run_spark", "session"]
+__all__ = ["export", "run_spark", "session"]
 
 #: a row's place as read: its file's index times 2**50 plus Spark's monotonically increasing
 #: id (its partition times 2**33 plus its place in the partition), so file order is kept
@@ -93,10 +94,21 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
         picked["at"].alias("ts"),
         picked["event_id"].alias("event_id"),
         (F.lit(index << _FILE_SHIFT) + F.monotonically_increasing_id()).alias("ord"),
+        *(
+            (F.col(f"`{name}`") if name in frame.columns else F.lit(None))
+            .cast("string")
+            .alias(kept(name))
+            for name in columns.keep
+        ),
     )
 
 
-def _lines(spark: SparkSession, judged: DataFrame, rows: DataFrame) -> DataFrame:
+def _lines(
+    spark: SparkSession,
+    judged: DataFrame,
+    rows: DataFrame,
+    columns: Sequence[str] = VERDICT_COLUMNS,
+) -> DataFrame:
     """`rows` with `ord` turned from the place read into the file's line (as `data` numbers
     them), from the number of rows each partition read (counted in `judged`, cached)."""
     from pyspark.sql import functions as F
@@ -115,7 +127,7 @@ def _lines(spark: SparkSession, judged: DataFrame, rows: DataFrame) -> DataFrame
         rows.withColumn("_part", F.shiftright(F.col("ord"), _PART_SHIFT))
         .join(F.broadcast(offsets), "_part")
         .withColumn("ord", line)
-        .select(*VERDICT_COLUMNS)
+        .select(*columns)
     )
 
 
@@ -128,8 +140,9 @@ def _folder(definition: Definition) -> Any:
     return folded
 
 
-def _verdicts(spark: SparkSession, definition: Definition) -> DataFrame:
-    """The per-event rows over `events`: one sorted pass, the doubted entities folded."""
+def _verdicts(spark: SparkSession, definition: Definition, keep: Sequence[str] = ()) -> DataFrame:
+    """The per-event rows over `events`: one sorted pass, the doubted entities folded. With
+    columns to `keep` (a coupled audit's), `events` is replaced by those columns by line."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -152,6 +165,12 @@ def _verdicts(spark: SparkSession, definition: Definition) -> DataFrame:
     rows = judged.join(doubted, "id", "left_anti").select(*VERDICT_COLUMNS).unionByName(folded)
     verdicts = _lines(spark, judged, rows).persist(StorageLevel.MEMORY_AND_DISK)
     verdicts.count()  # kept, so the cached judged rows can go
+    if keep:
+        names = ["ord", *(kept(c) for c in keep)]
+        lined = _lines(spark, judged, spark.table("events").select(*names), names)
+        lined = lined.persist(StorageLevel.MEMORY_AND_DISK)
+        lined.count()
+        lined.createOrReplaceTempView("events")
     judged.unpersist()
     return verdicts
 
@@ -169,7 +188,7 @@ def run_spark(
         for frame in frames[1:]:
             events = events.unionByName(frame)
         events.createOrReplaceTempView("events")
-        _verdicts(spark, definition).createOrReplaceTempView("verdicts")
+        _verdicts(spark, definition, options.columns.keep).createOrReplaceTempView("verdicts")
         latest = spark.sql("SELECT max(ts) FROM verdicts").collect()[0][0]
         as_of = options.as_of if options.as_of is not None else latest
         spark.sql(
@@ -180,7 +199,7 @@ def run_spark(
             return [tuple(row) for row in spark.sql(sql).collect()]
 
         report = summarize(definition, query, as_of)
-        _export(spark, outputs)
+        export(spark, outputs)
     except PySparkException as err:
         first = next(iter(str(err).strip().splitlines()), type(err).__name__)
         # named by file, line and column as `replay` names it, where replay would refuse it
@@ -190,7 +209,7 @@ def run_spark(
     return report
 
 
-def _export(spark: SparkSession, outputs: Outputs) -> None:
+def export(spark: SparkSession, outputs: Outputs) -> None:
     """Write the requested files here: Spark's rows collected as Arrow, written by DuckDB."""
     import duckdb
     import pyarrow as pa

@@ -27,8 +27,26 @@ def _frozen(value: Mapping[str, frozenset[str]]) -> Mapping[str, frozenset[str]]
     return MappingProxyType(dict(value))
 
 
+class _Compiled:
+    """What every compiled rule tells about the constraint it was compiled from."""
+
+    constraint: Constraint
+
+    @property
+    def kind(self) -> RuleKind:
+        return self.constraint.kind
+
+    @property
+    def code(self) -> str:
+        return self.constraint.code
+
+    @property
+    def severity(self) -> Severity:
+        return self.constraint.severity
+
+
 @attrs.frozen
-class Rule:
+class Rule(_Compiled):
     """One rule of a relation with the sets it is judged by.
 
     `parent_states`: the parent states that block a start (blocks_start), whose entry needs
@@ -43,18 +61,6 @@ class Rule:
     child_states: frozenset[str] = frozenset()
     counters: Mapping[str, frozenset[str]] = attrs.field(factory=dict, converter=_frozen)
     labels: Mapping[str, frozenset[str]] = attrs.field(factory=dict, converter=_frozen)
-
-    @property
-    def kind(self) -> RuleKind:
-        return self.constraint.kind
-
-    @property
-    def code(self) -> str:
-        return self.constraint.code
-
-    @property
-    def severity(self) -> Severity:
-        return self.constraint.severity
 
     def starts(self, status: str, first: bool) -> bool:
         """Whether a child's move into `status` (its `first` move or not) is its start."""
@@ -138,7 +144,7 @@ def coupling_of(parent: Definition, child: Definition) -> Coupling:
 
 
 @attrs.frozen
-class FieldRule:
+class FieldRule(_Compiled):
     """A rule on a machine's own column (field_fits, decides), with its mapping's labels per
     status and, for decides, the decisions."""
 
@@ -147,18 +153,6 @@ class FieldRule:
     labels: Mapping[str, frozenset[str]] = attrs.field(converter=_frozen)
     #: state -> the mapping's labels in their declared order (the candidates of decides)
     candidates: Mapping[str, tuple[str, ...]]
-
-    @property
-    def kind(self) -> RuleKind:
-        return self.constraint.kind
-
-    @property
-    def code(self) -> str:
-        return self.constraint.code
-
-    @property
-    def severity(self) -> Severity:
-        return self.constraint.severity
 
     @property
     def field(self) -> str:

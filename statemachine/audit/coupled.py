@@ -10,8 +10,6 @@ audited the same way, without children.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -229,13 +227,9 @@ def audit_coupled(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     machines = _keeps(parent, children)
-    folder = Path(tempfile.mkdtemp(prefix="statemachine-coupled-"))
-    try:
-        if engine == "spark":
-            return _spark(machines, options, outputs or Outputs(), violations)
-        return _local(machines, options, (outputs or Outputs(), violations), engine, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    if engine == "spark":
+        return _spark(machines, options, outputs or Outputs(), violations)
+    return _local(machines, options, (outputs or Outputs(), violations), engine)
 
 
 def _sources(machine: Machine) -> list[Source]:
@@ -247,31 +241,29 @@ def _local(
     options: Options,
     outputs: tuple[Outputs, Sequence[Path]],
     engine: str,
-    folder: Path,
 ) -> Coupled:
-    """DuckDB (generated SQL) or Python (the reference judgement) after each machine's
-    audit wrote its timeline to a Parquet file."""
+    """DuckDB (generated SQL) or Python (the reference judgement) over each machine's
+    timeline, taken from its audit's connection as an Arrow table (no file written and read
+    back: that was a third of the coupled audit's time)."""
     reports: list[Report] = []
-    files: list[Path] = []
+    con = connect()
     for i, (machine, keep) in enumerate(machines):
-        path = folder / f"timeline{i}.parquet"
-        extra = ((path, timeline_sql(keep, "duckdb") + " ORDER BY v.id, v.rn"),)
+        audited = connect()
         reports.append(
             run(
                 machine.definition,
                 _sources(machine),
                 _with_keep(options, machine.columns, keep),
                 engine,
-                attrs.evolve(outputs[0], extra=extra) if i == 0 else Outputs(extra=extra),
+                outputs[0] if i == 0 else Outputs(),
+                audited,
             )
         )
-        files.append(path)
-    con = connect()
-    for (machine, _), path in zip(machines, files, strict=True):
-        con.execute(
-            f"CREATE TEMP VIEW {relation_name(machine.definition.name)} AS "
-            f"SELECT * FROM read_parquet('{path}')"
+        con.register(
+            relation_name(machine.definition.name),
+            audited.sql(timeline_sql(keep, "duckdb")).to_arrow_table(),
         )
+        audited.close()
     if engine == "python":
         _load_violations(con, _judged(con, machines))
     else:

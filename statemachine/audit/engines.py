@@ -63,9 +63,12 @@ def _fold_into(
 
 
 def _duckdb(
-    definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    sources: Sequence[Source],
+    options: Options,
+    outputs: Outputs,
 ) -> Report:
-    con = connect()
     register_events(con, sources, options.columns)
     # one sorted pass judges every event; the entities it may judge wrong (few in real logs)
     # are folded by the runtime's replay and their rows replaced
@@ -86,13 +89,16 @@ def _duckdb(
 
 
 def _python(
-    definition: Definition, sources: Sequence[Source], options: Options, outputs: Outputs
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    sources: Sequence[Source],
+    options: Options,
+    outputs: Outputs,
 ) -> Report:
     """The reference: each entity's events sorted by key, then the runtime's own replay of
     every event; the entities summed up here in Python."""
     import pyarrow as pa
 
-    con = connect()
     register_events(con, sources, options.columns)
     # id -> [events, first verdict, final state, when it entered it]
     seen: dict[str, list[Any]] = {}
@@ -141,19 +147,22 @@ def run(
     options: Options,
     engine: str,
     outputs: Outputs,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Report:
     """Audit the events in `sources` against `definition` on `engine`; raises `InputError`
-    when the data cannot be read as asked."""
+    when the data cannot be read as asked. On DuckDB and Python the audit's relations
+    (`events`, `verdicts`, `entities`) stay in `con` when one is given."""
     import duckdb
 
     if engine == "spark":
         from statemachine.audit.spark import run_spark
 
         return run_spark(definition, sources, options, outputs)
+    con = con or connect()
     try:
         if engine == "python":
-            return _python(definition, sources, options, outputs)
-        return _duckdb(definition, sources, options, outputs)
+            return _python(con, definition, sources, options, outputs)
+        return _duckdb(con, definition, sources, options, outputs)
     except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
         # named by file, line and column as `replay` names it, where replay would refuse it
         raise bad_value(sources, options.columns) or InputError(

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from statemachine.coupled import UNDECIDED
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import counted
@@ -163,11 +164,18 @@ def _by_count(pairs: Sequence[Sequence[Any]]) -> dict[str, int]:
 
 
 def outcome_map(definition: Definition) -> dict[str, str]:
-    """State -> canonical outcome, from the machine's `outcome` mapping (empty without one)."""
+    """State -> canonical outcome, from the machine's `outcome` mapping (empty without one).
+    A state with several candidate outcomes is `undecided`: only a reason field can decide
+    among them (a `decides` rule, judged where its column is in the data), never the order
+    the candidates are listed in."""
     mapping = definition.mappings.get("outcome")
     if mapping is None:
         return {}
-    return {state: labels[0] for state, labels in mapping.entries.items() if labels}
+    return {
+        state: labels[0] if len(labels) == 1 else UNDECIDED
+        for state, labels in mapping.entries.items()
+        if labels
+    }
 
 
 def summarize(definition: Definition, query: Query, as_of: datetime | None) -> Report:

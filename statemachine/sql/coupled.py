@@ -175,13 +175,16 @@ class _Generator:
             starts = f"start{i}"
         else:
             starts = "(SELECT id, parent_id, first_at AS ts, first_state AS state FROM kids)"
+        # the parent's status at a start is its last move (in history order) at or before it:
+        # the one move whose time is at or before the start and before every later move's
+        # (`until`), so each start meets at most one of the blocking moves and nothing groups
         self.ctes.append(
             (
                 f"blocked{i}",
-                f"SELECT s.parent_id, s.id, s.ts, s.state, {self.last}(p.state, p.rn) AS pstate, "
-                f"{self.last}(p.ts, p.rn) AS pat FROM {starts} s "
-                "JOIN pm p ON p.id = s.parent_id AND p.ts <= s.ts "
-                "GROUP BY s.parent_id, s.id, s.ts, s.state",
+                "SELECT s.parent_id, s.id, s.ts, s.state, p.state AS pstate, p.ts AS pat "
+                f"FROM {starts} s JOIN pu p ON p.id = s.parent_id AND p.ts <= s.ts "
+                "AND (p.until IS NULL OR s.ts < p.until) "
+                f"WHERE p.state IN ({_list(rule.parent_states)})",
             )
         )
         message = (
@@ -189,18 +192,28 @@ class _Generator:
             "|| ' was ' || pstate"
         )
         select = self.select(rule, ("parent_id", "id"), ("pat", "ts"), message)
-        self.parts.append(f"{select} FROM blocked{i} WHERE pstate IN ({_list(rule.parent_states)})")
+        self.parts.append(f"{select} FROM blocked{i}")
 
     def requires_final(self, i: int, rule: Rule) -> None:
         self.ctes.append(
             (
+                f"present{i}",
+                "SELECT p.id AS parent_id, p.rn AS prn, p.ts AS t, p.state AS pstate, k.id, "
+                "k.final, k.end_at FROM pm p JOIN kids k ON k.parent_id = p.id "
+                f"AND k.first_at <= p.ts WHERE p.state IN ({_list(rule.parent_states)})",
+            )
+        )
+        # a child whose last move came before the parent's is in its final state then; only
+        # the few still moving afterwards are looked up among their moves
+        self.ctes.append(
+            (
                 f"required{i}",
-                "SELECT p.id AS parent_id, p.rn AS prn, p.ts AS t, p.state AS pstate, "
-                f"k.id, {self.last}(m.state, m.rn) AS cstate, {self.last}(m.ts, m.rn) AS cat "
-                "FROM pm p JOIN kids k ON k.parent_id = p.id AND k.first_at <= p.ts "
-                "JOIN cm m ON m.id = k.id AND m.ts <= p.ts "
-                f"WHERE p.state IN ({_list(rule.parent_states)}) "
-                "GROUP BY p.id, p.rn, p.ts, p.state, k.id",
+                f"SELECT parent_id, prn, t, pstate, id, final AS cstate, end_at AS cat "
+                f"FROM present{i} WHERE end_at <= t UNION ALL "
+                f"SELECT r.parent_id, r.prn, r.t, r.pstate, r.id, {self.last}(m.state, m.rn), "
+                f"{self.last}(m.ts, m.rn) FROM present{i} r JOIN cm m ON m.id = r.id "
+                "AND m.ts <= r.t WHERE r.end_at IS NULL OR r.end_at > r.t "
+                "GROUP BY r.parent_id, r.prn, r.t, r.pstate, r.id",
             )
         )
         first = self.first
@@ -355,6 +368,11 @@ def coupled_sql(
     last = frozenset(parent_columns) & parent_fields(c)
     g.ctes += [
         ("pm", f"SELECT id, rn, ts, state FROM {ptl} WHERE moving"),
+        (
+            "pu",
+            "SELECT id, ts, state, min(ts) OVER (PARTITION BY id ORDER BY rn "
+            "ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS until FROM pm",
+        ),
         ("pe", ends_sql(ptl, dialect, last)),
         ("cm", f"SELECT id, rn, ts, state FROM {ctl} WHERE moving"),
         (

@@ -18,6 +18,9 @@ class Service:
         self.status: dict[tuple[bool, Hashable], str] = {}
         self.counts: dict[Hashable, Counter[str]] = {}
         self.reached: dict[Hashable, Counter[str]] = {}
+        #: each child's statuses so far, and the statuses a rule calls a start (`child_states`)
+        self.held: dict[Hashable, set[str]] = {}
+        self.starts = {s for rule in pair.tables.rules for s in rule.child_states}
 
     def parent(self, entity: Hashable, new: str) -> Judgement:
         """The judgement of parent `entity` moving to `new` (a repeat is no move: OK)."""
@@ -34,16 +37,18 @@ class Service:
 
     def child(self, entity: Hashable, parent: Hashable, new: str) -> Judgement:
         """The judgement of child `entity` of `parent` taking status `new`: its first status
-        is its start; a repeat is no move."""
+        and its first entry into a rule's `child_states` are starts; a repeat is no move."""
         held = self.status.get((False, entity))
         if held == new:
             return OK
+        entered = new not in self.held.setdefault(entity, set())
+        self.held[entity].add(new)
         self.status[False, entity] = new
         siblings = self.counts.setdefault(parent, Counter())
         if held is not None:
             siblings[held] -= 1
         siblings[new] += 1
         self.reached.setdefault(parent, Counter())[new] += 1
-        if held is not None:
+        if held is not None and not (entered and new in self.starts):
             return OK
         return self.pair.judge_start(self.status.get((True, parent)), new)

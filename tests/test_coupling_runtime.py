@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import attrs
@@ -28,6 +28,7 @@ from statemachine.runtime import (
     definition,
 )
 from statemachine.runtime.streams import classify
+from tests import coupled_data
 from tests.coupled_service import Service
 
 
@@ -418,3 +419,51 @@ def test_the_bundled_relations_judge_as_declared() -> None:
     branch = coupling("dialnexa.workflow_lead", "dialnexa.call")
     assert branch.judge_start("completed", "created") is OK
     assert branch.judge_move("active", "completed") is OK
+
+
+#: the rules the runtime judges as deliveries arrive (counters and `matches` read the
+#: parent's own fields, which the audit judges at rest)
+AT_RUN_TIME = {"SM201", "SM202", "SM203"}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        coupled_data.batches_and_calls,
+        coupled_data.transfers_and_legs,
+        coupled_data.workflows_and_leads,
+    ],
+)
+def test_the_runtime_finds_the_audits_planted_violations(
+    make: Callable[[], coupled_data.Planted],
+) -> None:
+    """The audit's planted datasets delivered in time order (a parent's move at the same
+    minute first: it has happened) to a service with the bundled relation: the runtime
+    rejects exactly the planted starts and moves, and none of the look-alikes."""
+    planted = make()
+    (parent, parents), (child, children) = planted.rows.items()
+    pair = coupling(definition(parent), definition(child))
+    service = Service(pair)
+    arrivals = sorted(
+        [(row["at"], False, row) for row in parents] + [(row["at"], True, row) for row in children],
+        key=lambda arrival: arrival[:2],
+    )
+    found = set()
+    for _, is_child, row in arrivals:
+        if is_child:
+            parent_id = row[pair.relation.key]
+            judged = service.child(row["id"], parent_id, row["status"])
+            who = (parent_id, row["id"])
+        else:
+            judged = service.parent(row["id"], row["status"])
+            who = (row["id"], None)
+        if not judged.ok:
+            found.add((judged.code, *who))
+    # a parent's move is judged on counts: the runtime names the parent, not the child
+    expected = {
+        (code, parent_id, child_id if code == "SM201" else None)
+        for code, parent_id, child_id in planted.expected
+        if code in AT_RUN_TIME
+    }
+    assert expected, "the dataset plants violations the runtime judges"
+    assert found == expected

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,33 +59,31 @@ def repository(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _write(path: Path, reason: bool) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
+def _audited(repository: Path, engine: str, reason: bool) -> dict[str, Any]:
+    """The JSON report of `audit t.call` over CALLS, with or without the reason column."""
+    data = repository / "calls.csv"
+    with data.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["id", "status", "seq", *(["disconnection_reason"] if reason else [])])
         for ident, final, why in CALLS:
             out.writerow([ident, "registered", 1, *([""] if reason else [])])
             out.writerow([ident, final, 2, *([why] if reason else [])])
-    return path
+    done = run_cli(
+        "audit", "t.call", str(data), "--engine", engine, "--format", "json", cwd=repository
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
 def test_without_the_reason_several_candidates_are_undecided(repository: Path, engine: str) -> None:
-    data = _write(repository / "calls.csv", reason=False)
-    done = run_cli(
-        "audit", "t.call", str(data), "--engine", engine, "--format", "json", cwd=repository
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["outcomes"] == {"undecided": 5, "failed": 1}
+    found = _audited(repository, engine, reason=False)
+    assert found["outcomes"] == {"undecided": 5, "failed": 1}
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
 def test_the_reason_decides_the_outcome(repository: Path, engine: str) -> None:
-    data = _write(repository / "calls.csv", reason=True)
-    done = run_cli(
-        "audit", "t.call", str(data), "--engine", engine, "--format", "json", cwd=repository
-    )
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
+    found = _audited(repository, engine, reason=True)
     assert found["outcomes"] == {"connected": 2, "no_answer": 2, "busy": 1, "failed": 1}
     assert found["rules"] == [], "every ended call's reason decides it"

@@ -74,16 +74,18 @@ def _duckdb(
     # kept (strings on every event, an eighth of the judged step's time)
     kept = ", ".join(VERDICT_COLUMNS if exports(outputs) else _LEAN)
     # one sorted pass judges every event; the entities it may judge wrong (few in real logs)
-    # are folded by the runtime's replay and their rows replaced
+    # are folded by the runtime's replay, their rows read in place of the judged ones (not
+    # copied over them: a long history would be written twice)
     judged = judged_sql(definition, "duckdb")
     con.execute(f"CREATE TEMP TABLE judged AS SELECT {kept}, doubt FROM ({judged})")
     con.execute("CREATE TEMP TABLE doubted AS SELECT DISTINCT id FROM judged WHERE doubt")
     doubtful = "SELECT * FROM judged WHERE id IN (SELECT id FROM doubted)"
     for _ in _fold_into(con, definition, doubtful, "folded"):
         pass
-    con.execute("DELETE FROM judged WHERE id IN (SELECT id FROM doubted)")
-    con.execute(f"INSERT INTO judged SELECT {kept}, FALSE FROM folded")
-    con.execute(f"CREATE TEMP VIEW verdicts AS SELECT {kept} FROM judged")
+    con.execute(
+        f"CREATE TEMP VIEW verdicts AS SELECT {kept} FROM judged ANTI JOIN doubted USING (id) "
+        f"UNION ALL SELECT {kept} FROM folded"
+    )
     as_of = _as_of(options, con.execute("SELECT max(ts) FROM verdicts").fetchall()[0][0])
     con.execute(
         "CREATE TEMP TABLE entities AS "

@@ -58,13 +58,18 @@ def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[
 
 
 def _times(column: pa.ChunkedArray) -> list[datetime | None]:
-    """The times of `column` as naive UTC datetimes (`Event` takes them as UTC). Read as ISO
-    text: Arrow writes it and Python parses it four times faster than Arrow makes datetimes."""
+    """The times of `column` as UTC datetimes, read as ISO text with its offset: Arrow writes
+    it and Python parses it four times faster than Arrow makes datetimes, and an `Event`
+    keeps a time already in UTC as it is (shifting a naive one costs it twice as long)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     parse = datetime.fromisoformat
-    text = column.cast(pa.timestamp(column.type.unit)).cast(pa.string()).to_pylist()
-    return [None if value is None else parse(value) for value in text]
+    text = column.cast(pa.timestamp(column.type.unit)).cast(pa.string())
+    return [
+        None if value is None else parse(value)
+        for value in pc.binary_join_element_wise(text, "+00:00", "").to_pylist()
+    ]
 
 
 def _replayed(lifecycle: Lifecycle, batches: list[pa.RecordBatch]) -> pa.RecordBatch:

@@ -175,6 +175,41 @@ def test_formats_globs_and_stdin_agree(calls: Path, tmp_path: Path) -> None:
     assert json.loads(done.stdout) == base
 
 
+def test_typed_parquet_times_and_lines_read_as_the_csv_text(calls: Path, tmp_path: Path) -> None:
+    """Parquet times typed naive (UTC) or zoned, and a file with its own `file_row_number`
+    column: every event keeps its time and its line (`ord`), as from the CSV's text."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/Paris'")  # not UTC: a zoned time must not move
+    text = f"read_csv('{calls}', all_varchar = true)"
+    typed = {
+        "naive": "CAST(CAST(\"at\" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)",
+        "zoned": 'CAST("at" AS TIMESTAMPTZ)',
+    }
+    for name, at in typed.items():
+        con.execute(
+            f"COPY (SELECT * REPLACE ({at} AS \"at\") FROM {text}) TO '{tmp_path}/{name}.parquet'"
+        )
+    con.execute(
+        f"COPY (SELECT *, 7 AS file_row_number FROM {text}) TO '{tmp_path}/numbered.parquet'"
+    )
+    assert (
+        con.execute(f"DESCRIBE SELECT \"at\" FROM '{tmp_path}/zoned.parquet'")
+        .fetchall()[0][1]
+        .startswith("TIMESTAMP WITH TIME ZONE")
+    )
+    options = Options(Columns(id="call_id"))
+
+    def audited(path: Path) -> tuple[object, ...]:
+        events = tmp_path / f"{path.stem}-events.csv"
+        report = audit(definition("dialnexa.call"), [str(path)], options, outputs=Outputs(events))
+        rows = con.execute(f"SELECT * FROM read_csv('{events}', all_varchar = true)").fetchall()
+        return report.as_json(), rows
+
+    base = audited(calls)
+    for name in (*typed, "numbered"):
+        assert audited(tmp_path / f"{name}.parquet") == base, name
+
+
 def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "ok.csv", ROWS[:3])
     done = run_cli("audit", "dialnexa.call", str(data), "--id", "call_id")

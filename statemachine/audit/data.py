@@ -115,12 +115,14 @@ def expand(patterns: Sequence[str]) -> list[Source]:
     return sources
 
 
-def _reader(source: Source) -> str:
+def _reader(source: Source, numbered: bool = False) -> str:
+    """SQL: the rows of `source`; `numbered`: Parquet's with their place in the file as
+    `file_row_number` (from 0)."""
     path = literal(str(source.path))
     if source.format == "csv":
         return f"read_csv({path}, header = true, all_varchar = true)"
     if source.format == "parquet":
-        return f"read_parquet({path})"
+        return f"read_parquet({path}, file_row_number = {str(numbered).lower()})"
     return f"read_json({path}, format = 'newline_delimited')"
 
 
@@ -194,16 +196,16 @@ def present_columns(
     return found
 
 
-def _describe(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
+def _describe(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+    """The columns of `source`, each with its DuckDB type."""
     import duckdb
 
     try:
-        return {
-            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
-        }
+        described = con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
     except duckdb.Error as err:
         first = str(err).strip().splitlines()[0]
         raise InputError(f"{source.shown}: cannot read as {source.format}: {first}") from None
+    return {row[0]: row[1] for row in described}
 
 
 def file_columns(sources: Sequence[Source]) -> frozenset[str]:
@@ -215,6 +217,18 @@ def file_columns(sources: Sequence[Source]) -> frozenset[str]:
         return frozenset(name for source in sources for name in _describe(con, source))
     finally:
         con.close()
+
+
+def _typed(value: str, found: str, sql_type: str) -> str:
+    """SQL: the column `value` (of DuckDB type `found`) as `sql_type`. A time becomes a naive
+    UTC time: one with a zone (or text with an offset) is shifted to UTC, a naive one is
+    taken as UTC already. The shift reads the instant's microseconds: a cast from
+    TIMESTAMPTZ to TIMESTAMP goes through the time zone library, several times slower."""
+    if sql_type != "TIMESTAMP":
+        return f"CAST({value} AS {sql_type})"
+    if found == "TIMESTAMP":
+        return value
+    return f"make_timestamp(epoch_us(CAST({value} AS TIMESTAMPTZ)))"
 
 
 def register_events(
@@ -231,21 +245,22 @@ def register_events(
             if name is None:
                 picked[role] = f"CAST(NULL AS {sql_type})"
                 continue
-            value = _column(name)
-            if sql_type == "TIMESTAMP":
-                value = f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)"
-            picked[role] = f"CAST({value} AS {sql_type})"
+            picked[role] = _typed(_column(name), present[name], sql_type)
         extra = "".join(
             f", CAST({_column(name) if name in present else 'NULL'} AS VARCHAR) "
             f"AS {_column(kept(name))}"
             for name in columns.keep
         )
+        # Parquet numbers its rows itself (unless a column has the name), so the scan stays
+        # parallel, where counting rows in a window reads them in one stream
+        numbered = source.format == "parquet" and "file_row_number" not in present
+        reader = _reader(source, numbered)
+        line = "file_row_number + 1" if numbered else "row_number() OVER ()"
         parts.append(
             f"SELECT COALESCE(CAST({_column(columns.id)} AS VARCHAR), '') AS id, "
             f"COALESCE(CAST({_column(columns.status)} AS VARCHAR), '') AS status, "
             f"{picked['seq']} AS seq, {picked['at']} AS ts, {picked['event_id']} AS event_id, "
-            f"CAST({index} AS BIGINT) * {FILE_STRIDE} + row_number() OVER () AS ord{extra} "
-            f"FROM {_reader(source)}"
+            f"CAST({index} AS BIGINT) * {FILE_STRIDE} + {line} AS ord{extra} FROM {reader}"
         )
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE OR REPLACE TEMP VIEW events AS " + "\nUNION ALL\n".join(parts))

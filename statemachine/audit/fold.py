@@ -10,6 +10,7 @@ whole histories, and memory holds one batch and one entity at most.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from statemachine.model.definition import Definition
@@ -56,16 +57,31 @@ def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[
         yield _replayed(lifecycle, held)
 
 
+def _times(column: pa.ChunkedArray) -> list[datetime | None]:
+    """The times of `column` as UTC datetimes, read as ISO text with its offset: Arrow writes
+    it and Python parses it four times faster than Arrow makes datetimes, and an `Event`
+    keeps a time already in UTC as it is (shifting a naive one costs it twice as long)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parse = datetime.fromisoformat
+    text = column.cast(pa.timestamp(column.type.unit)).cast(pa.string())
+    return [
+        None if value is None else parse(value)
+        for value in pc.binary_join_element_wise(text, "+00:00", "").to_pylist()
+    ]
+
+
 def _replayed(lifecycle: Lifecycle, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     import pyarrow as pa
 
     table = pa.Table.from_batches(batches)
     # the times go out as they came in (Spark's carry the session's time zone)
     schema = verdict_schema().set(VERDICT_COLUMNS.index("ts"), table.schema.field("ts"))
-    ids, ords, statuses, seqs, times, event_ids = (
-        table.column(name).to_pylist() for name in FOLD_INPUT
+    ids, ords, statuses, seqs, event_ids = (
+        table.column(name).to_pylist() for name in FOLD_INPUT if name != "ts"
     )
-    events = map(Event, ids, statuses, seqs, times, event_ids)
+    events = map(Event, ids, statuses, seqs, _times(table.column("ts")), event_ids)
     resolve = lifecycle.definition.resolve
     out: dict[str, list[Any]] = {
         name: [] for name in ("rn", "verdict", "before", "after", "state", "missing", "through")

@@ -8,7 +8,7 @@ both read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -158,6 +158,14 @@ def _counts(counts: Mapping[str, int]) -> str:
     return "  ".join(f"{name} {n:,}" for name, n in counts.items()) or "none"
 
 
+def _summed(pairs: Iterable[tuple[Any, int]]) -> list[tuple[Any, int]]:
+    """The counts of `pairs` added up by name."""
+    sums: dict[Any, int] = {}
+    for name, n in pairs:
+        sums[name] = sums.get(name, 0) + int(n)
+    return list(sums.items())
+
+
 def _by_count(pairs: Sequence[Sequence[Any]]) -> dict[str, int]:
     named = [(NO_STATUS if name is None else str(name), int(n)) for name, n in pairs]
     return dict(sorted(named, key=lambda item: (-item[1], item[0])))
@@ -179,23 +187,9 @@ def outcome_map(definition: Definition) -> dict[str, str]:
 
 
 def summarize(definition: Definition, query: Query, as_of: datetime | None) -> Report:
-    """The report from the relations `verdicts` and `entities` that `query` can read."""
-    ((events, entities, unstartable),) = query(
-        "SELECT (SELECT count(*) FROM verdicts), count(*), "
-        "sum(CASE WHEN first_verdict IN ('illegal', 'unknown') THEN 1 ELSE 0 END) "
-        "FROM entities"
-    )
-    counted = {
-        str(kind): int(n)
-        for kind, n in query("SELECT verdict, count(*) FROM verdicts GROUP BY verdict")
-    }
-    verdicts = {str(kind): int(counted.get(str(kind), 0)) for kind in Kind}
-    final = _by_count(query("SELECT final, count(*) FROM entities GROUP BY final"))
-    outcomes: dict[str, int] = {}
-    for state, label in outcome_map(definition).items():
-        if final.get(state):
-            outcomes[label] = outcomes.get(label, 0) + final[state]
-    stuck = _by_count(query("SELECT final, count(*) FROM entities WHERE stuck GROUP BY final"))
+    """The report from the relations `verdicts` and `entities` that `query` can read: one
+    pass over the events for the counts by transition (the verdict counts are their sums),
+    one over the entities for the counts by final state."""
     grouped = query(
         "SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*), min_by(id, ord) "
         "FROM verdicts GROUP BY before, COALESCE(state, status, ''), verdict"
@@ -208,6 +202,20 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
         ),
         key=lambda t: (rank[t.verdict], -t.count, t.source or "", t.dest),
     )
+    verdicts = {str(kind): 0 for kind in Kind}
+    for t in transitions:
+        verdicts[str(t.verdict)] += t.count
+    by_final = query(
+        "SELECT final, stuck, count(*), "
+        "sum(CASE WHEN first_verdict IN ('illegal', 'unknown') THEN 1 ELSE 0 END) "
+        "FROM entities GROUP BY final, stuck"
+    )
+    final = _by_count(_summed((state, n) for state, _, n, _ in by_final))
+    stuck = _by_count(_summed((state, n) for state, held, n, _ in by_final if held))
+    outcomes: dict[str, int] = {}
+    for state, label in outcome_map(definition).items():
+        if final.get(state):
+            outcomes[label] = outcomes.get(label, 0) + final[state]
     examples: dict[str, list[str]] = {}
     for kind, ident in query(
         "SELECT verdict, id FROM (SELECT verdict, id, row_number() OVER (PARTITION BY verdict "
@@ -229,14 +237,14 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
             ordered[label] = tuple(ids)
     return Report(
         machine=definition.name,
-        events=int(events),
-        entities=int(entities),
+        events=sum(verdicts.values()),
+        entities=sum(int(n) for _, _, n, _ in by_final),
         verdicts=verdicts,
         final=final,
         outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
         stuck=stuck,
         transitions=tuple(transitions),
         examples=ordered,
-        unstartable=int(unstartable or 0),
+        unstartable=sum(int(n or 0) for _, _, _, n in by_final),
         as_of=as_of,
     )

@@ -21,13 +21,14 @@ leaves it; an event older than the last kept key (sequence number first, then ti
 `stale`, the last kept event's id again is `repeated`; a key part an event lacks is kept
 from the last kept key.
 
-How: the verdict relation of `statemachine.graph.rows` is a VALUES table. Step `judged`
-sorts each entity's events once (a window) and judges each event against the state and key
-of the event before it (`lag`). That is exact for an entity whose every event moves it or
-confirms its status with a newer key, and whose events carry every key part an earlier one
-carried; the other entities (`doubted`: few in real logs) are folded one event at a time
-from their first event in a recursive CTE (`fold`). `audit_steps` gives the steps one by one
-(an engine may keep each as a table), `audit_sql` as one query.
+How: the verdict relation of `statemachine.graph.rows` is a VALUES table; `moves` joins it
+with itself into the few hundred (previous status, status) pairs. Step `judged` sorts each
+entity's events once (a window) and judges each event against the state and key of the event
+before it (`lag`, one join with `moves`). That is exact for an entity whose every event but
+its last moves it or confirms its status with a newer key, and whose events carry every key
+part an earlier one carried; the other entities (`doubted`: few in real logs) are folded one
+event at a time from their first event in a recursive CTE (`fold`). `audit_steps` gives the
+steps one by one (an engine may keep each as a table), `audit_sql` as one query.
 
 `entities_sql` (DuckDB and Spark SQL) reads the per-event rows as `verdicts` and gives one
 row per entity.
@@ -108,6 +109,17 @@ def _relation(definition: Definition) -> str:
     return _values(("source", "value", "kind", "dest", "missing", "through"), table)
 
 
+def _entered(definition: Definition, status: str) -> str:
+    """SQL: the state a new entity's first `status` puts it in (NULL for none), as the
+    relation's new-entity rows say."""
+    cases = " ".join(
+        f"WHEN {literal(value)} THEN {literal(found.dest)}"
+        for current, value, found in rows(graph_of(definition))
+        if current is None and found.dest
+    )
+    return f"CASE {status} {cases} END" if cases else "NULL"
+
+
 def _order(e: str, last: str) -> str:
     """SQL: -1 when event `e`'s key is older than the last kept key (`last`_seq, `last`_ts),
     1 when newer, 0 when equal or incomparable (the sequence number decides first)."""
@@ -161,9 +173,24 @@ def _checked(dialect: str) -> None:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
 
 
-def _judged_step() -> str:
-    """The `judged` step over `events` and `relation`: one sorted pass (a row number and the
-    previous event's status and key), every event judged against the event before it."""
+def _moves() -> str:
+    """The `moves` step over `relation`: each (previous status, status) pair an entity can
+    show, judged as `judged` reads it, so one join judges an event. `prev` '' stands for no
+    previous event; `before` is the state the previous status means (NULL for none). A
+    previous status the machine does not know matches no move: its event was judged
+    `unknown`, not kept, so its entity is folded anyway."""
+    return """SELECT p.value AS prev, NULLIF(p.dest, '') AS before, r.value, r.kind,
+    NULLIF(r.dest, '') AS state, r.missing, r.through
+  FROM relation p JOIN relation r ON r.source = p.dest WHERE p.source = ''
+  UNION ALL
+  SELECT '', NULL, value, kind, NULLIF(dest, ''), missing, through
+  FROM relation WHERE source = ''"""
+
+
+def _judged_step(definition: Definition) -> str:
+    """The `judged` step over `events` and `moves`: one sorted pass (a row number, the
+    previous event's status and key, whether another event follows), every event judged
+    against the event before it by one join."""
     window = f"PARTITION BY id ORDER BY {HISTORY_ORDER}"
     # the previous event's key is the last kept key while every event so far was kept and
     # every key part is on all of the entity's events or on none (the runtime keeps a part an
@@ -173,15 +200,21 @@ def _judged_step() -> str:
     )
     # each step computes its columns once for the next (the verdict is read three times)
     kept = _kept("verdict", "kind", "cmp", "again")
+    # a status the machine does not know has no move: the state before it is looked up alone.
+    # An entity's last event is judged right whatever it is (every event before it was kept):
+    # only an event with a successor can put the entity in doubt (a late event, the usual
+    # anomaly, then costs no fold)
     return f"""SELECT id, ord, rn, status, seq, ts, event_id, verdict, before,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END AS after,
-    state, missing, through, NOT COALESCE({kept}, FALSE) OR changes AS doubt
+    state, missing, through, followed AND (NOT COALESCE({kept}, FALSE) OR changes) AS doubt
   FROM (
     SELECT *, {_verdict("kind", "cmp", "again")} AS verdict FROM (
-      SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, r.kind,
+      SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, m.kind,
         {_order("e", "e.prev")} AS cmp, {_again("e", "e.prev")} AS again,
-        NULLIF(p.dest, '') AS before, NULLIF(r.dest, '') AS state,
-        COALESCE(r.missing, '') AS missing, COALESCE(r.through, '') AS through,
+        CASE WHEN m.value IS NULL THEN {_entered(definition, "e.prev_status")}
+          ELSE m.before END AS before,
+        m.state, COALESCE(m.missing, '') AS missing,
+        COALESCE(m.through, '') AS through, e.next_ord IS NOT NULL AS followed,
         e.prev_status IS NOT NULL AND ({changes}) AS changes
       FROM (
         SELECT id, ord, status, seq, ts, event_id,
@@ -189,11 +222,11 @@ def _judged_step() -> str:
           lag(status) OVER ({window}) AS prev_status,
           lag(seq) OVER ({window}) AS prev_seq,
           lag(ts) OVER ({window}) AS prev_ts,
-          lag(event_id) OVER ({window}) AS prev_event_id
+          lag(event_id) OVER ({window}) AS prev_event_id,
+          lead(ord) OVER ({window}) AS next_ord
         FROM events
       ) e
-      LEFT JOIN relation p ON p.source = '' AND p.value = e.prev_status
-      LEFT JOIN relation r ON r.source = COALESCE(p.dest, '') AND r.value = e.status
+      LEFT JOIN moves m ON m.prev = COALESCE(e.prev_status, '') AND m.value = e.status
     ) k
   ) j"""
 
@@ -203,7 +236,10 @@ def judged_sql(definition: Definition, dialect: str) -> str:
     true on some event of every entity whose rows may differ from the replay's (those
     entities' events are to be folded one by one, by `statemachine.audit.fold`)."""
     _checked(dialect)
-    return f"WITH relation AS (\n  {_relation(definition)}\n)\n{_judged_step()}"
+    return (
+        f"WITH relation AS (\n  {_relation(definition)}\n),\nmoves AS (\n  {_moves()}\n)\n"
+        + _judged_step(definition)
+    )
 
 
 def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
@@ -235,7 +271,8 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
     return [
         ("relation", _relation(definition)),
-        ("judged", _judged_step()),
+        ("moves", _moves()),
+        ("judged", _judged_step(definition)),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
             "doubtful",

@@ -17,7 +17,8 @@ times, in interleaved rounds (each job in a fresh process; medians, peak RSS):
   lag per entity, broadcast joins against the allowed moves).
 
 Every job's verdict counts and final statuses must equal the audit's (checked). `--long N`
-also times one entity of N and 2N events that all need the event-by-event fold, per engine.
+also times one entity of N and 2N events that all need the event-by-event fold, per engine,
+and from the two what each further event costs (Spark's fixed start is most of its time).
 Targets (issue 21): DuckDB audit <= 1.0x DuckDB by hand and <= 1.5x polars; Spark audit
 <= 1.5x PySpark by hand; a long history <= 10 us an event in every engine, linear, DuckDB
 no slower than Python; peak memory < 2 GB at 10M events.
@@ -296,13 +297,23 @@ def main() -> int:
     if args.long:
         print(f"\nlong history: one entity, every event folded (us an event; x{args.long:,})")
         engines = ["audit", "python audit"] + (["spark audit"] if args.spark else [])
+        timed = []
         for n in (args.long, 2 * args.long):
             path = generate(args.dir / f"long-{n}.parquet", LONG, events=n)
             found = rounds(engines, path, 1 if n > args.long else args.repeats)
+            timed.append(found)
             print(
                 f"{n:>9,} events  "
                 + "  ".join(f"{job}: {r['seconds'] / n * 1e6:.1f}" for job, r in found.items())
             )
+        # what each further event costs, without the fixed start (Spark's is most of its time)
+        print(
+            "  per added event  "
+            + "  ".join(
+                f"{job}: {(timed[1][job]['seconds'] - r['seconds']) / args.long * 1e6:.1f}"
+                for job, r in timed[0].items()
+            )
+        )
     return 0
 
 

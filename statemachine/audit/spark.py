@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from statemachine.audit.data import FILE_STRIDE, InputError, Source, bad_value, present_columns
 from statemachine.audit.duck import copy_to
@@ -104,19 +107,14 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
 
 
 def _lines(
-    spark: SparkSession,
-    judged: DataFrame,
-    rows: DataFrame,
-    columns: Sequence[str] = VERDICT_COLUMNS,
+    spark: SparkSession, counts: Sequence[tuple[int, int]], rows: DataFrame, columns: Sequence[str]
 ) -> DataFrame:
     """`rows` with `ord` turned from the place read into the file's line (as `data` numbers
-    them), from the number of rows each partition read (counted in `judged`, cached)."""
+    them), from the number of rows each read partition gave (`counts`: partition, rows)."""
     from pyspark.sql import functions as F
 
-    part = F.shiftright(F.col("ord"), _PART_SHIFT).alias("_part")
-    counts = sorted(tuple(r) for r in judged.groupBy(part).count().collect())
     starts, total, file = [], 0, -1
-    for key, count in counts:
+    for key, count in sorted(counts):
         if key >> (_FILE_SHIFT - _PART_SHIFT) != file:
             file, total = key >> (_FILE_SHIFT - _PART_SHIFT), 0
         starts.append((key, file * FILE_STRIDE + total))
@@ -140,39 +138,81 @@ def _folder(definition: Definition) -> Any:
     return folded
 
 
-def _verdicts(spark: SparkSession, definition: Definition, keep: Sequence[str] = ()) -> DataFrame:
-    """The per-event rows over `events`: one sorted pass, the doubted entities folded. With
-    columns to `keep` (a coupled audit's), `events` is replaced by those columns by line."""
-    from pyspark import StorageLevel
+@attrs.frozen
+class _Verdicts:
+    """The per-event rows and what the job that judged them found out on the way."""
+
+    rows: DataFrame
+    #: the latest event time (None: no event has one)
+    latest: datetime | None
+
+
+def _verdicts(
+    spark: SparkSession, definition: Definition, keep: Sequence[str], lined: bool
+) -> _Verdicts:
+    """The per-event rows over `events`: one sorted pass, cached once, the doubted entities
+    folded. `ord` is the place read, which orders events as their lines do; `lined`, it is
+    the file's line, for files written from the rows (and `events`, with the columns to
+    `keep`, is replaced by those columns by line, so a coupled audit joins the two)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    judged = spark.sql(judged_sql(definition, "spark")).persist(StorageLevel.MEMORY_AND_DISK)
-    doubted = judged.where("doubt").select("id").distinct()
-    # the fold's types: Arrow's int64 for the row number that Spark's row_number gives as int
-    judged = judged.withColumn("rn", F.col("rn").cast("bigint"))
-    schema = judged.select(*VERDICT_COLUMNS).schema
-    # the doubted entities are few: one partition per core, not one per shuffle partition
-    # (each partition starts a Python task)
-    folded = (
-        judged.join(doubted, "id", "left_semi")
-        .select(*FOLD_INPUT)
-        .repartition(spark.sparkContext.defaultParallelism, "id")
-        .sortWithinPartitions(
-            "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
-        )
-        .mapInArrow(_folder(definition), schema)
+    part = F.shiftright(F.col("ord"), _PART_SHIFT)
+    # an entity is folded whole when one of its events is in doubt: the window's partitions
+    # already hold each entity together and sorted, so marking its events costs neither a
+    # shuffle nor a join; the fold's types: Arrow's int64 for Spark's int row number
+    judged = (
+        spark.sql(judged_sql(definition, "spark"))
+        .withColumn("doubted", F.max("doubt").over(Window.partitionBy("id")))
+        .withColumn("rn", F.col("rn").cast("bigint"))
+        .cache()
     )
-    rows = judged.join(doubted, "id", "left_anti").select(*VERDICT_COLUMNS).unionByName(folded)
-    verdicts = _lines(spark, judged, rows).persist(StorageLevel.MEMORY_AND_DISK)
-    verdicts.count()  # kept, so the cached judged rows can go
-    if keep:
-        names = ["ord", *(kept(c) for c in keep)]
-        lined = _lines(spark, judged, spark.table("events").select(*names), names)
-        lined = lined.persist(StorageLevel.MEMORY_AND_DISK)
-        lined.count()
-        lined.createOrReplaceTempView("events")
-    judged.unpersist()
-    return verdicts
+    # the one job that fills the cache also gives the latest time, whether anything is to
+    # be folded, and each read partition's row count (for the lines)
+    found = judged.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.max("ts"), F.max("doubted"))
+    stats = [tuple(row) for row in found.collect()]
+    rows = judged.select(*VERDICT_COLUMNS)
+    if any(doubted for *_, doubted in stats):
+        # the doubted entities are few: one partition per core, not one per shuffle
+        # partition (each partition starts a Python task); their rows are cached apart, so
+        # each query over the verdicts reads the cached one-pass rows and these
+        folded = (
+            judged.where("doubted")
+            .select(*FOLD_INPUT)
+            .repartition(spark.sparkContext.defaultParallelism, "id")
+            .sortWithinPartitions(
+                "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
+            )
+            .mapInArrow(_folder(definition), rows.schema)
+            .cache()
+        )
+        rows = judged.where("NOT doubted").select(*VERDICT_COLUMNS).unionByName(folded)
+    if lined:
+        counts = [(key, count) for key, count, *_ in stats]
+        rows = _lines(spark, counts, rows, VERDICT_COLUMNS)
+        if keep:
+            names = ["ord", *(kept(c) for c in keep)]
+            events = _lines(spark, counts, spark.table("events").select(*names), names)
+            events.cache().createOrReplaceTempView("events")
+    times = [latest for _, _, latest, _ in stats if latest is not None]
+    return _Verdicts(rows, max(times, default=None))
+
+
+def _inlined(spark: SparkSession, sql: str) -> DataFrame:
+    """`sql` with its WITH clauses inlined as it is read: Spark reads cached relations (the
+    judged rows under `verdicts`) from the cache only outside a WITH clause's definition,
+    so a WITH over `verdicts` would compute the whole audit again. The legacy policy only
+    changes which of two WITH clauses of one name wins; the generated SQL has no such."""
+    key = "spark.sql.legacy.ctePrecedencePolicy"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, "LEGACY")
+    try:
+        return spark.sql(sql)
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
 
 
 def run_spark(
@@ -188,12 +228,12 @@ def run_spark(
         for frame in frames[1:]:
             events = events.unionByName(frame)
         events.createOrReplaceTempView("events")
-        _verdicts(spark, definition, options.columns.keep).createOrReplaceTempView("verdicts")
-        latest = spark.sql("SELECT max(ts) FROM verdicts").collect()[0][0]
-        as_of = options.as_of if options.as_of is not None else latest
-        spark.sql(
-            entities_sql(definition, "spark", options.limits(definition), as_of)
-        ).cache().createOrReplaceTempView("entities")
+        lined = bool(exports(outputs))
+        verdicts = _verdicts(spark, definition, options.columns.keep, lined)
+        verdicts.rows.createOrReplaceTempView("verdicts")
+        as_of = options.as_of if options.as_of is not None else verdicts.latest
+        entities = entities_sql(definition, "spark", options.limits(definition), as_of)
+        _inlined(spark, entities).cache().createOrReplaceTempView("entities")
 
         def query(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in spark.sql(sql).collect()]

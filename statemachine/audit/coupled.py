@@ -272,13 +272,9 @@ def _local(
     def query(sql: str) -> Sequence[Sequence[Any]]:
         return con.execute(sql).fetchall()
 
-    reports = [
-        _decided(report, _outcome_counts(query, machine.definition, keep, "duckdb"))
-        for report, (machine, keep) in zip(reports, machines, strict=True)
-    ]
     for path in outputs[1]:
         copy_to(con, f"SELECT * FROM violations {ORDER}", path)
-    return _result(reports, machines, query)
+    return _result(reports, machines, query, "duckdb")
 
 
 def _load_violations(con: Any, violations: Sequence[Violation]) -> None:
@@ -296,10 +292,19 @@ def _load_violations(con: Any, violations: Sequence[Violation]) -> None:
 
 
 def _result(
-    reports: list[Report], machines: list[tuple[Machine, tuple[str, ...]]], query: Query
+    reports: list[Report],
+    machines: list[tuple[Machine, tuple[str, ...]]],
+    query: Query,
+    dialect: str,
 ) -> Coupled:
-    related = {m.definition.name: r for r, (m, _) in zip(reports[1:], machines[1:], strict=True)}
-    return Coupled(reports[0], related, _counts(query))
+    """The coupled audit read through `query` from the timelines and `violations`: each
+    machine's report with the outcomes its decides rule gives, and the rules' counts."""
+    decided = [
+        _decided(report, _outcome_counts(query, machine.definition, keep, dialect))
+        for report, (machine, keep) in zip(reports, machines, strict=True)
+    ]
+    related = {m.definition.name: r for r, (m, _) in zip(decided[1:], machines[1:], strict=True)}
+    return Coupled(decided[0], related, _counts(query))
 
 
 def _outcome_counts(
@@ -390,7 +395,8 @@ def _spark(
     outputs: Outputs,
     violations: Sequence[Path],
 ) -> Coupled:
-    """Spark: each machine's timeline kept in the session, the generated Spark SQL over them."""
+    """Spark: each machine's timeline kept in the executors, the generated Spark SQL over
+    them."""
     from pyspark.errors import PySparkException
 
     from statemachine.audit.spark import export, run_spark, session
@@ -407,22 +413,23 @@ def _spark(
                     outputs if i == 0 else Outputs(),
                 )
             )
-            # resolved now: the next machine's audit replaces `verdicts` and `events`
-            spark.sql(timeline_sql(keep, "spark")).cache().createOrReplaceTempView(
+            # materialised with its lineage cut: the audit's plan is not deterministic
+            # (monotonically_increasing_id, the fold), so Spark keeps the rules' CTEs over it
+            # un-inlined, and the rewrite of their references then fails on the deep plan
+            # (UnresolvedException in DeduplicateRelations)
+            spark.sql(timeline_sql(keep, "spark")).localCheckpoint().createOrReplaceTempView(
                 relation_name(machine.definition.name)
             )
+            # the audit's cached relations are read no more: free them for the next machine's
+            spark.catalog.clearCache()
         spark.sql(_union(machines, "spark")).cache().createOrReplaceTempView("violations")
 
         def query(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in spark.sql(sql).collect()]
 
-        reports = [
-            _decided(report, _outcome_counts(query, machine.definition, keep, "spark"))
-            for report, (machine, keep) in zip(reports, machines, strict=True)
-        ]
         rows = f"SELECT * FROM violations {ORDER}"
         export(spark, Outputs(extra=tuple((path, rows) for path in violations)))
-        return _result(reports, machines, query)
+        return _result(reports, machines, query, "spark")
     except PySparkException as err:
         first = next(iter(str(err).strip().splitlines()), type(err).__name__)
         raise InputError(f"Spark cannot judge the rules: {first}") from None

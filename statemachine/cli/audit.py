@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-#: whether the Spark engine runs the coupled audit
-_SPARK_COUPLED = False
-
 _ROLES = (
     ("id", "id"),
     ("status", "status"),
@@ -222,16 +219,10 @@ def run(args: argparse.Namespace) -> int:
         # a coupled audit's findings are its rule violations; a single machine's stay its
         # events'
         rows = [Path(p) for p in (args.violations, args.findings if children else None) if p]
-        if args.engine == "spark" and not _SPARK_COUPLED and (children or rows):
-            raise UsageError(
-                "--engine spark does not judge the rules between machines yet (--related, "
-                "--violations); use --engine duckdb or --engine python"
-            )
         outputs = Outputs(findings=None if children else findings)
         sources = expand(args.data)  # once: stdin is read once
         judged = bool(children or rows) or (
-            args.engine != "spark"
-            and bool(field_rules_of(definition))
+            bool(field_rules_of(definition))
             and bool(judged_fields(definition, file_columns(sources)))
         )
         result: Report | Coupled

@@ -392,3 +392,26 @@ def test_without_a_time_column_stuck_cannot_be_judged(tmp_path: Path) -> None:
         tmp_path / "timed.csv", [["c1", "created", "2025-03-03T09:00:00Z"]], ["id", "status", "at"]
     )
     assert "stuck      none" in run_cli("audit", "dialnexa.call", str(timed)).stdout
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_examples_name_entities_past_one_with_many_events_of_a_verdict(
+    tmp_path: Path, engine: str
+) -> None:
+    """The first five entities with a `repeated` event, by the place of each one's first
+    (`a` repeats `created` 80 times before any other entity shows), and each transition's
+    example is the entity of its first event."""
+    rows = [
+        ["a", "created", f"2025-03-03T09:00:{i // 60:02d}.{i % 60:02d}Z", f"a{i}"]
+        for i in range(81)
+    ]
+    for name in "bcdefg":
+        rows += [[name, "created", "2025-03-03T10:00:00Z", f"{name}1"]] * 2
+    data = write_csv(tmp_path / "many.csv", rows, ["call_id", "status", "at", "event_id"])
+    code, report = audit_json(str(data), "--engine", engine)
+    assert code == 0
+    assert report["examples"] == {"repeated": ["a", "b", "c", "d", "e"]}
+    assert [(t["dest"], t["verdict"], t["count"], t["example"]) for t in report["transitions"]] == [  # type: ignore[union-attr]
+        ("created", "repeated", 86, "a"),
+        ("created", "applied", 7, "a"),
+    ]

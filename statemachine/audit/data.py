@@ -37,6 +37,7 @@ __all__ = [
     "bad_value",
     "expand",
     "file_columns",
+    "key_part",
     "present_columns",
     "register_events",
 ]
@@ -231,12 +232,19 @@ def _typed(value: str, found: str, sql_type: str) -> str:
     return f"make_timestamp(epoch_us(CAST({value} AS TIMESTAMPTZ)))"
 
 
+def key_part(role: str) -> str:
+    """The `events` column of a key role (`seq`, `at`, `event_id`)."""
+    return "ts" if role == "at" else role
+
+
 def register_events(
     con: duckdb.DuckDBPyConnection, sources: Sequence[Source], columns: Columns
-) -> None:
-    """Create the view `events` over `sources` in `con`. Raises `InputError` for a missing
+) -> frozenset[str]:
+    """Create the view `events` over `sources` in `con`; returns the key parts (of
+    `statemachine.sql.audit.KEY_PARTS`) some file has. Raises `InputError` for a missing
     column or an unreadable file."""
     parts: list[str] = []
+    found: set[str] = set()
     for index, source in enumerate(sources):
         present = _describe(con, source)
         picked: dict[str, str] = {}
@@ -245,6 +253,7 @@ def register_events(
             if name is None:
                 picked[role] = f"CAST(NULL AS {sql_type})"
                 continue
+            found.add(key_part(role))
             picked[role] = _typed(_column(name), present[name], sql_type)
         extra = "".join(
             f", CAST({_column(name) if name in present else 'NULL'} AS VARCHAR) "
@@ -264,3 +273,4 @@ def register_events(
         )
     con.execute("SET TimeZone = 'UTC'")
     con.execute("CREATE OR REPLACE TEMP VIEW events AS " + "\nUNION ALL\n".join(parts))
+    return frozenset(found)

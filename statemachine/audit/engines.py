@@ -13,7 +13,14 @@ from statemachine.audit.fold import FOLD_INPUT, fold, verdict_schema
 from statemachine.audit.options import Options, Outputs, exports
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
-from statemachine.sql.audit import HISTORY_ORDER, MOVING, VERDICT_COLUMNS, entities_sql, judged_sql
+from statemachine.sql.audit import (
+    HISTORY_ORDER,
+    MOVING,
+    REPORTED_COLUMNS,
+    VERDICT_COLUMNS,
+    entities_sql,
+    judged_sql,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,9 +32,6 @@ ENGINES = ("duckdb", "spark", "python")
 
 #: the columns of `entities`, in order
 ENTITY_COLUMNS = ("id", "events", "final", "entered", "first_verdict", "stuck")
-
-#: the per-event columns the report and the fold read
-_LEAN = tuple(name for name in VERDICT_COLUMNS if name not in ("missing", "through"))
 
 #: rows per Arrow batch handed to the fold
 _BATCH = 100_000
@@ -72,14 +76,14 @@ def _duckdb(
     options: Options,
     outputs: Outputs,
 ) -> Report:
-    register_events(con, sources, options.columns)
+    parts = register_events(con, sources, options.columns)
     # the skipped and passed states go to files only: without a file to write they are not
     # kept (strings on every event, an eighth of the judged step's time)
-    kept = ", ".join(VERDICT_COLUMNS if exports(outputs) else _LEAN)
+    kept = ", ".join(VERDICT_COLUMNS if exports(outputs) else REPORTED_COLUMNS)
     # one sorted pass judges every event; the entities it may judge wrong (few in real logs)
     # are folded by the runtime's replay, their rows read in place of the judged ones (not
     # copied over them: a long history would be written twice)
-    judged = judged_sql(definition, "duckdb")
+    judged = judged_sql(definition, "duckdb", parts)
     con.execute(f"CREATE TEMP TABLE judged AS SELECT {kept}, doubt FROM ({judged})")
     con.execute("CREATE TEMP TABLE doubted AS SELECT DISTINCT id FROM judged WHERE doubt")
     doubtful = "SELECT * FROM judged WHERE id IN (SELECT id FROM doubted)"

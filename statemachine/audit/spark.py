@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from statemachine.audit.data import FILE_STRIDE, InputError, Source, bad_value, present_columns
+from statemachine.audit.data import (
+    FILE_STRIDE,
+    InputError,
+    Source,
+    bad_value,
+    key_part,
+    present_columns,
+)
 from statemachine.audit.duck import copy_to
 from statemachine.audit.fold import FOLD_INPUT, fold
 from statemachine.audit.options import Options, Outputs, exports
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
-from statemachine.sql.audit import VERDICT_COLUMNS, entities_sql, judged_sql
+from statemachine.sql.audit import REPORTED_COLUMNS, VERDICT_COLUMNS, entities_sql, judged_sql
 from statemachine.sql.coupled import kept
 
 if TYPE_CHECKING:
@@ -38,6 +45,8 @@ __all__ = ["export", "run_spark", "session"]
 #: without counting the rows first
 _FILE_SHIFT = 50
 _PART_SHIFT = 33
+#: the key columns only the fold reads when no file is written
+_KEYS = ("seq", "event_id")
 
 
 def session() -> SparkSession:
@@ -72,7 +81,10 @@ def session() -> SparkSession:
     return spark
 
 
-def _read(spark: SparkSession, source: Source, index: int, options: Options) -> DataFrame:
+def _read(
+    spark: SparkSession, source: Source, index: int, options: Options
+) -> tuple[DataFrame, set[str]]:
+    """`source` as `events` rows, and the key parts (`KEY_PARTS`) it has."""
     from pyspark.sql import functions as F
 
     path = str(source.path)
@@ -84,12 +96,14 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
         frame = spark.read.json(path)
     columns = options.columns
     kinds = {"seq": "bigint", "at": "timestamp", "event_id": "string"}
+    present = present_columns(source, columns, frame.columns)
     picked: dict[str, Any] = {
         role: F.lit(None).cast(kinds[role])
         if name is None
         else F.col(f"`{name}`").cast(kinds[role])
-        for role, name in present_columns(source, columns, frame.columns).items()
+        for role, name in present.items()
     }
+    parts = {key_part(role) for role, name in present.items() if name is not None}
     return frame.select(
         F.coalesce(F.col(f"`{columns.id}`").cast("string"), F.lit("")).alias("id"),
         F.coalesce(F.col(f"`{columns.status}`").cast("string"), F.lit("")).alias("status"),
@@ -103,7 +117,7 @@ def _read(spark: SparkSession, source: Source, index: int, options: Options) -> 
             .alias(kept(name))
             for name in columns.keep
         ),
-    )
+    ), parts
 
 
 def _lines(
@@ -148,7 +162,11 @@ class _Verdicts:
 
 
 def _verdicts(
-    spark: SparkSession, definition: Definition, keep: Sequence[str], lined: bool
+    spark: SparkSession,
+    definition: Definition,
+    keep: Sequence[str],
+    lined: bool,
+    parts: Collection[str],
 ) -> _Verdicts:
     """The per-event rows over `events`: one sorted pass, cached once, the doubted entities
     folded. `ord` is the place read, which orders events as their lines do; `lined`, it is
@@ -162,16 +180,23 @@ def _verdicts(
     # already hold each entity together and sorted, so marking its events costs neither a
     # shuffle nor a join; the fold's types: Arrow's int64 for Spark's int row number
     judged = (
-        spark.sql(judged_sql(definition, "spark"))
+        spark.sql(judged_sql(definition, "spark", parts))
         .withColumn("doubted", F.max("doubt").over(Window.partitionBy("id")))
         .withColumn("rn", F.col("rn").cast("bigint"))
-        .cache()
     )
+    schema = judged.select(*VERDICT_COLUMNS).schema
+    columns = VERDICT_COLUMNS if lined else REPORTED_COLUMNS
+    if not lined:
+        # without a file to write, the keys of the events judged in one pass are read by
+        # nothing but the fold of the doubted: NULL elsewhere, they cost the cache nothing,
+        # where the event ids alone pushed 10M events past a local session's memory
+        judged = judged.withColumns({k: F.when(F.col("doubted"), F.col(k)) for k in _KEYS})
+    judged = judged.select(*columns, "doubted").cache()
     # the one job that fills the cache also gives the latest time, whether anything is to
     # be folded, and each read partition's row count (for the lines)
     found = judged.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.max("ts"), F.max("doubted"))
     stats = [tuple(row) for row in found.collect()]
-    rows = judged.select(*VERDICT_COLUMNS)
+    rows = judged.select(*columns)
     if any(doubted for *_, doubted in stats):
         # the doubted entities are few: one partition per core, not one per shuffle
         # partition (each partition starts a Python task); their rows are cached apart, so
@@ -183,10 +208,11 @@ def _verdicts(
             .sortWithinPartitions(
                 "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
             )
-            .mapInArrow(_folder(definition), rows.schema)
+            .mapInArrow(_folder(definition), schema)
+            .select(*columns)
             .cache()
         )
-        rows = judged.where("NOT doubted").select(*VERDICT_COLUMNS).unionByName(folded)
+        rows = judged.where("NOT doubted").select(*columns).unionByName(folded)
     if lined:
         counts = [(key, count) for key, count, *_ in stats]
         rows = _lines(spark, counts, rows, VERDICT_COLUMNS)
@@ -223,13 +249,14 @@ def run_spark(
 
     spark = session()
     try:
-        frames = [_read(spark, source, i, options) for i, source in enumerate(sources)]
-        events = frames[0]
-        for frame in frames[1:]:
+        read = [_read(spark, source, i, options) for i, source in enumerate(sources)]
+        events = read[0][0]
+        for frame, _ in read[1:]:
             events = events.unionByName(frame)
         events.createOrReplaceTempView("events")
         lined = bool(exports(outputs))
-        verdicts = _verdicts(spark, definition, options.columns.keep, lined)
+        parts = set().union(*(found for _, found in read))
+        verdicts = _verdicts(spark, definition, options.columns.keep, lined, parts)
         verdicts.rows.createOrReplaceTempView("verdicts")
         as_of = options.as_of if options.as_of is not None else verdicts.latest
         entities = entities_sql(definition, "spark", options.limits(definition), as_of)

@@ -36,7 +36,7 @@ row per entity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from statemachine.graph import Kind, graph_of, rows
@@ -46,7 +46,9 @@ from statemachine.runtime.streams import DEFAULT_POLICY, Action
 __all__ = [
     "DIALECTS",
     "HISTORY_ORDER",
+    "KEY_PARTS",
     "MOVING",
+    "REPORTED_COLUMNS",
     "VERDICT_COLUMNS",
     "audit_sql",
     "audit_steps",
@@ -73,6 +75,10 @@ VERDICT_COLUMNS = (
     "missing",
     "through",
 )
+
+#: the columns of `VERDICT_COLUMNS` that the report, the coupled rules and the fold read
+#: (the skipped and passed states go to files only)
+REPORTED_COLUMNS = tuple(name for name in VERDICT_COLUMNS if name not in ("missing", "through"))
 
 #: the verdicts that move an entity under the runtime's default policy
 MOVING = tuple(kind for kind in Kind if DEFAULT_POLICY.action(kind) is Action.APPLY)
@@ -120,16 +126,17 @@ def _entered(definition: Definition, status: str) -> str:
     return f"CASE {status} {cases} END" if cases else "NULL"
 
 
-def _order(e: str, last: str) -> str:
+def _order(e: str, last: str, parts: Collection[str] = ("seq", "ts")) -> str:
     """SQL: -1 when event `e`'s key is older than the last kept key (`last`_seq, `last`_ts),
-    1 when newer, 0 when equal or incomparable (the sequence number decides first)."""
-    seq, at, lseq, lat = f"{e}.seq", f"{e}.ts", f"{last}_seq", f"{last}_ts"
-    return (
-        f"(CASE WHEN {seq} IS NOT NULL AND {lseq} IS NOT NULL AND {seq} <> {lseq} "
-        f"THEN CASE WHEN {seq} < {lseq} THEN -1 ELSE 1 END "
-        f"WHEN {at} IS NOT NULL AND {lat} IS NOT NULL AND {at} <> {lat} "
-        f"THEN CASE WHEN {at} < {lat} THEN -1 ELSE 1 END ELSE 0 END)"
+    1 when newer, 0 when equal or incomparable (the sequence number decides first); `parts`:
+    the key parts some event has."""
+    cases = "".join(
+        f"WHEN {e}.{p} IS NOT NULL AND {last}_{p} IS NOT NULL AND {e}.{p} <> {last}_{p} "
+        f"THEN CASE WHEN {e}.{p} < {last}_{p} THEN -1 ELSE 1 END "
+        for p in ("seq", "ts")
+        if p in parts
     )
+    return f"(CASE {cases}ELSE 0 END)" if cases else "0"
 
 
 def _again(e: str, last: str) -> str:
@@ -167,6 +174,9 @@ def _own(table: str = "") -> str:
 #: the order of an entity's history: sequence number, then time, then place in the input
 HISTORY_ORDER = "seq NULLS LAST, ts NULLS LAST, ord"
 
+#: the columns of an event's key (sequence number, time, event id); any may be NULL
+KEY_PARTS = ("seq", "ts", "event_id")
+
 
 def _checked(dialect: str) -> None:
     if dialect not in DIALECTS:
@@ -187,17 +197,22 @@ def _moves() -> str:
   FROM relation WHERE source = ''"""
 
 
-def _judged_step(definition: Definition) -> str:
+def _judged_step(definition: Definition, parts: Collection[str]) -> str:
     """The `judged` step over `events` and `moves`: one sorted pass (a row number, the
     previous event's status and key, whether another event follows), every event judged
-    against the event before it by one join."""
-    window = f"PARTITION BY id ORDER BY {HISTORY_ORDER}"
+    against the event before it by one join. A key part outside `parts` is NULL on every
+    event: it is left out of the sort and the comparisons, which it would not change."""
+    order = "".join(f"{p} NULLS LAST, " for p in ("seq", "ts") if p in parts)
+    window = f"PARTITION BY id ORDER BY {order}ord"
+    present = [part for part in KEY_PARTS if part in parts]
+    lags = "".join(f"lag({p}) OVER ({window}) AS prev_{p},\n          " for p in present)
     # the previous event's key is the last kept key while every event so far was kept and
     # every key part is on all of the entity's events or on none (the runtime keeps a part an
     # event lacks): a part that comes or goes between neighbours puts the entity in doubt
-    changes = " OR ".join(
-        f"(e.prev_{part} IS NULL) <> (e.{part} IS NULL)" for part in ("seq", "ts", "event_id")
+    changes = (
+        " OR ".join(f"(e.prev_{part} IS NULL) <> (e.{part} IS NULL)" for part in present) or "FALSE"
     )
+    again = _again("e", "e.prev") if "event_id" in parts else "FALSE"
     # each step computes its columns once for the next (the verdict is read three times)
     kept = _kept("verdict", "kind", "cmp", "again")
     # a status the machine does not know has no move: the state before it is looked up alone.
@@ -210,7 +225,7 @@ def _judged_step(definition: Definition) -> str:
   FROM (
     SELECT *, {_verdict("kind", "cmp", "again")} AS verdict FROM (
       SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, m.kind,
-        {_order("e", "e.prev")} AS cmp, {_again("e", "e.prev")} AS again,
+        {_order("e", "e.prev", parts)} AS cmp, {again} AS again,
         CASE WHEN m.value IS NULL THEN {_entered(definition, "e.prev_status")}
           ELSE m.before END AS before,
         m.state, COALESCE(m.missing, '') AS missing,
@@ -220,10 +235,7 @@ def _judged_step(definition: Definition) -> str:
         SELECT id, ord, status, seq, ts, event_id,
           row_number() OVER ({window}) AS rn,
           lag(status) OVER ({window}) AS prev_status,
-          lag(seq) OVER ({window}) AS prev_seq,
-          lag(ts) OVER ({window}) AS prev_ts,
-          lag(event_id) OVER ({window}) AS prev_event_id,
-          lead(ord) OVER ({window}) AS next_ord
+          {lags}lead(ord) OVER ({window}) AS next_ord
         FROM events
       ) e
       LEFT JOIN moves m ON m.prev = COALESCE(e.prev_status, '') AND m.value = e.status
@@ -231,14 +243,15 @@ def _judged_step(definition: Definition) -> str:
   ) j"""
 
 
-def judged_sql(definition: Definition, dialect: str) -> str:
+def judged_sql(definition: Definition, dialect: str, parts: Collection[str] = KEY_PARTS) -> str:
     """The one-pass step as one query over `events`: the rows of `audit_sql` plus `doubt`,
     true on some event of every entity whose rows may differ from the replay's (those
-    entities' events are to be folded one by one, by `statemachine.audit.fold`)."""
+    entities' events are to be folded one by one, by `statemachine.audit.fold`). `parts`:
+    the key parts (`KEY_PARTS`) some event has; the others are NULL on every event."""
     _checked(dialect)
     return (
         f"WITH relation AS (\n  {_relation(definition)}\n),\nmoves AS (\n  {_moves()}\n)\n"
-        + _judged_step(definition)
+        + _judged_step(definition, parts)
     )
 
 
@@ -272,7 +285,7 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
     return [
         ("relation", _relation(definition)),
         ("moves", _moves()),
-        ("judged", _judged_step(definition)),
+        ("judged", _judged_step(definition, KEY_PARTS)),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
             "doubtful",

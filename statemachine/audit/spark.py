@@ -45,7 +45,7 @@ __all__ = ["export", "run_spark", "session"]
 #: without counting the rows first
 _FILE_SHIFT = 50
 _PART_SHIFT = 33
-#: the key columns only the fold reads when no file is written
+#: the key columns nothing but the fold reads when no file is written
 _KEYS = ("seq", "event_id")
 
 
@@ -172,53 +172,51 @@ def _verdicts(
     folded. `ord` is the place read, which orders events as their lines do; `lined`, it is
     the file's line, for files written from the rows (and `events`, with the columns to
     `keep`, is replaced by those columns by line, so a coupled audit joins the two)."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     part = F.shiftright(F.col("ord"), _PART_SHIFT)
-    # an entity is folded whole when one of its events is in doubt: the window's partitions
-    # already hold each entity together and sorted, so marking its events costs neither a
-    # shuffle nor a join; the fold's types: Arrow's int64 for Spark's int row number
-    judged = (
-        spark.sql(judged_sql(definition, "spark", parts))
-        .withColumn("doubted", F.max("doubt").over(Window.partitionBy("id")))
-        .withColumn("rn", F.col("rn").cast("bigint"))
+    # the fold's types: Arrow's int64 for Spark's int row number
+    judged = spark.sql(judged_sql(definition, "spark", parts)).withColumn(
+        "rn", F.col("rn").cast("bigint")
     )
     schema = judged.select(*VERDICT_COLUMNS).schema
-    columns = VERDICT_COLUMNS if lined else REPORTED_COLUMNS
-    if not lined:
-        # without a file to write, the keys of the events judged in one pass are read by
-        # nothing but the fold of the doubted: NULL elsewhere, they cost the cache nothing,
-        # where the event ids alone pushed 10M events past a local session's memory
-        judged = judged.withColumns({k: F.when(F.col("doubted"), F.col(k)) for k in _KEYS})
-    judged = judged.select(*columns, "doubted").cache()
+    # without a file to write, nothing reads the keys of the events judged in one pass (the
+    # fold reads the doubted entities' events as read): left out of the cache, where the
+    # event ids alone pushed 10M events past a local session's memory
+    names = VERDICT_COLUMNS if lined else REPORTED_COLUMNS
+    cached = [c for c in names if lined or c not in _KEYS]
+    columns = [c if c in cached else F.lit(None).cast(schema[c].dataType).alias(c) for c in names]
+    judged = judged.select(*cached, "doubt").cache()
     # the one job that fills the cache also gives the latest time, whether anything is to
     # be folded, and each read partition's row count (for the lines)
-    found = judged.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.max("ts"), F.max("doubted"))
+    found = judged.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.max("ts"), F.max("doubt"))
     stats = [tuple(row) for row in found.collect()]
     rows = judged.select(*columns)
-    if any(doubted for *_, doubted in stats):
-        # the doubted entities are few: one partition per core, not one per shuffle
-        # partition (each partition starts a Python task); their rows are cached apart, so
-        # each query over the verdicts reads the cached one-pass rows and these
+    if any(doubt for *_, doubt in stats):
+        # an entity is folded whole when one of its events is in doubt; the doubted are few:
+        # their ids are broadcast, their events folded one partition per core (not one per
+        # shuffle partition: each starts a Python task) and cached apart, so each query over
+        # the verdicts reads the cached one-pass rows and these
+        doubted = F.broadcast(judged.where("doubt").select("id").distinct().cache())
         folded = (
-            judged.where("doubted")
+            spark.table("events")
+            .join(doubted, "id", "left_semi")
             .select(*FOLD_INPUT)
             .repartition(spark.sparkContext.defaultParallelism, "id")
             .sortWithinPartitions(
                 "id", F.col("seq").asc_nulls_last(), F.col("ts").asc_nulls_last(), "ord"
             )
             .mapInArrow(_folder(definition), schema)
-            .select(*columns)
+            .select(*names)
             .cache()
         )
-        rows = judged.where("NOT doubted").select(*columns).unionByName(folded)
+        rows = judged.join(doubted, "id", "left_anti").select(*columns).unionByName(folded)
     if lined:
         counts = [(key, count) for key, count, *_ in stats]
         rows = _lines(spark, counts, rows, VERDICT_COLUMNS)
         if keep:
-            names = ["ord", *(kept(c) for c in keep)]
-            events = _lines(spark, counts, spark.table("events").select(*names), names)
+            carried = ["ord", *(kept(c) for c in keep)]
+            events = _lines(spark, counts, spark.table("events").select(*carried), carried)
             events.cache().createOrReplaceTempView("events")
     times = [latest for _, _, latest, _ in stats if latest is not None]
     return _Verdicts(rows, max(times, default=None))

@@ -224,3 +224,16 @@ def test_spark_agrees(spark: Any, tmp_path: Path) -> None:
     d = definition("kaleyra.call")
     data = write(tmp_path / "log.csv", log(7, d, 40) + long_log(9, d, 3000))
     assert results(d, data, "spark", tmp_path) == results(d, data, "python", tmp_path)
+
+
+def test_spark_agrees_when_the_doubted_are_too_many_to_broadcast(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the broadcast limit the doubted entities' ids are joined as Spark plans it: the
+    same verdicts and entities."""
+    import statemachine.audit.spark as on_spark
+
+    monkeypatch.setattr(on_spark, "_BROADCAST_DOUBTED", 0)
+    d = definition("kaleyra.call")
+    data = write(tmp_path / "log.csv", log(11, d, 40) + long_log(13, d, 500))
+    assert results(d, data, "spark", tmp_path) == results(d, data, "python", tmp_path)

@@ -47,6 +47,9 @@ _FILE_SHIFT = 50
 _PART_SHIFT = 33
 #: the key columns nothing but the fold reads when no file is written
 _KEYS = ("seq", "event_id")
+#: the most doubted events whose entities' ids are broadcast to every task (at most tens of
+#: MB); past it the ids are joined as Spark plans it
+_BROADCAST_DOUBTED = 1_000_000
 
 
 def session() -> SparkSession:
@@ -187,17 +190,22 @@ def _verdicts(
     cached = [c for c in names if lined or c not in _KEYS]
     columns = [c if c in cached else F.lit(None).cast(schema[c].dataType).alias(c) for c in names]
     judged = judged.select(*cached, "doubt").cache()
-    # the one job that fills the cache also gives the latest time, whether anything is to
-    # be folded, and each read partition's row count (for the lines)
-    found = judged.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.max("ts"), F.max("doubt"))
+    # the one job that fills the cache also gives the latest time, how many events are in
+    # doubt, and each read partition's row count (for the lines)
+    found = judged.groupBy(part.alias("part")).agg(
+        F.count(F.lit(1)), F.max("ts"), F.count_if(F.col("doubt"))
+    )
     stats = [tuple(row) for row in found.collect()]
     rows = judged.select(*columns)
-    if any(doubt for *_, doubt in stats):
-        # an entity is folded whole when one of its events is in doubt; the doubted are few:
-        # their ids are broadcast, their events folded one partition per core (not one per
-        # shuffle partition: each starts a Python task) and cached apart, so each query over
-        # the verdicts reads the cached one-pass rows and these
-        doubted = F.broadcast(judged.where("doubt").select("id").distinct().cache())
+    in_doubt = sum(n for *_, n in stats)
+    if in_doubt:
+        # an entity is folded whole when one of its events is in doubt; the doubted are
+        # usually few: their ids broadcast, their events folded one partition per core (not
+        # one per shuffle partition: each starts a Python task) and cached apart, so each
+        # query over the verdicts reads the cached one-pass rows and these
+        doubted = judged.where("doubt").select("id").distinct().cache()
+        if in_doubt <= _BROADCAST_DOUBTED:
+            doubted = F.broadcast(doubted)
         folded = (
             spark.table("events")
             .join(doubted, "id", "left_semi")

@@ -4,6 +4,7 @@ judged without the fold. Both give the Python engine's report."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from statemachine.audit import Options, audit
 from statemachine.runtime import definition
+from tests.conftest import run_cli
 from tests.test_audit_agreement import T0, log, spark, write  # noqa: F401 - the session
 
 
@@ -46,3 +48,19 @@ def test_nothing_in_doubt_is_judged_without_the_fold(tmp_path: Path) -> None:
     report = _report(data, "spark")
     assert report == _report(data, "python")
     assert report["verdicts"]["applied"] == 25  # type: ignore[index]
+
+
+@pytest.mark.usefixtures("spark")
+def test_the_command_line_hears_nothing_from_spark_but_the_report(tmp_path: Path) -> None:
+    """`audit --engine spark` in its own process: Spark's start-up lines, its warnings and
+    PySpark's word on pandas stay off the user's terminal (the JVM's own notice of an
+    incubator module, printed before any configuration is read, is the one line left)."""
+    data = write(tmp_path / "log.csv", log(3, definition("dialnexa.call"), 30))
+    done = run_cli("audit", "dialnexa.call", str(data), "--engine", "spark", "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    python = audit(definition("dialnexa.call"), [str(data)], engine="python")
+    assert json.loads(done.stdout) == python.as_json()
+    heard = [
+        line for line in done.stderr.splitlines() if not line.startswith("WARNING: Using incubator")
+    ]
+    assert heard == [], done.stderr

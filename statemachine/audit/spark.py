@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -68,12 +70,22 @@ def session() -> SparkSession:
         builder = builder.master("local[*]")
         # the workers fold with this package: they run this interpreter unless told otherwise
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
+        if "SPARK_CONF_DIR" not in os.environ:  # a user's own log4j2.properties wins
+            quiet = Path(__file__).with_name("log4j2.properties").as_uri()
+            builder = builder.config(
+                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}"
+            )
+    builder = (
         builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
     )
+    # PySpark warns about pandas 3 as it starts and again at the fold, which passes Arrow,
+    # not pandas: that one message is silenced for the process, nothing else
+    warnings.filterwarnings(
+        "ignore", "PySpark does not yet fully support pandas", category=FutureWarning
+    )
+    spark = builder.getOrCreate()
     # AQE coalesces the shuffles to the data's size, and broadcasts the few doubted ids
     spark.conf.set("spark.sql.adaptive.enabled", "true")
     spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "true")

@@ -111,7 +111,7 @@ def audit_job(engine):
     return report.verdicts, report.final
 
 # a connection without the progress bar, which a long query draws on stdout, the result's line
-def connect():
+def connection():
     import duckdb
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -136,7 +136,7 @@ def duckdb_main(con):
       LEFT JOIN moves r ON r.src = COALESCE(p.dest, '') AND r.status = e.status''')
 
 def duckdb_job():
-    con = connect()
+    con = connection()
     duckdb_main(con)
     verdicts = dict(con.execute("SELECT verdict, count(*) FROM v GROUP BY ALL").fetchall())
     final = dict(con.execute(f'''SELECT final, count(*) FROM (
@@ -145,7 +145,7 @@ def duckdb_job():
     return verdicts, final
 
 def hand_main_step():
-    duckdb_main(connect())
+    duckdb_main(connection())
     return {}, {}
 
 # a window alone, every value it gives counted and nothing written: the one-pass query's
@@ -163,7 +163,7 @@ WINDOWS = {
 
 def window(name):
     values, order = WINDOWS[name]
-    connect().execute(f'''
+    connection().execute(f'''
       SELECT count(*), count(COLUMNS(*)) FROM (
         SELECT {values} FROM read_parquet('{path}', file_row_number = true)
         WINDOW w AS (PARTITION BY id ORDER BY {order}))''').fetchall()

@@ -413,3 +413,35 @@ def test_examples_name_entities_past_one_with_many_events_of_a_verdict(
         ("created", "repeated", 86, "a"),
         ("created", "applied", 7, "a"),
     ]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "python"])
+def test_a_transition_the_fold_judges_otherwise_is_named_by_its_first_true_event(
+    tmp_path: Path, engine: str
+) -> None:
+    """`a`'s late `created` is stale and not its last event: its history is in doubt. DuckDB's
+    one pass judges `a`'s `sent` against the event before it (`created -> sent`), the fold
+    against its state (`initiated -> sent`). The first true `created -> sent` is `b`'s, later
+    in the file: the report names it whether it is read from the sums of the one pass (the
+    report alone) or from every event's row (kept to write the findings)."""
+    rows = [
+        ["a", "created", "2025-03-03T09:00:01Z", "a1"],
+        ["a", "initiated", "2025-03-03T09:00:02Z", "a2"],
+        ["a", "created", "2025-03-03T09:00:03Z", "a3"],
+        ["a", "sent", "2025-03-03T09:00:04Z", "a4"],
+        ["b", "created", "2025-03-03T09:00:05Z", "b1"],
+        ["b", "sent", "2025-03-03T09:00:06Z", "b2"],
+    ]
+    data = write_csv(tmp_path / "doubt.csv", rows)
+    code, alone = audit_json(str(data), "--engine", engine)
+    _, kept = audit_json(str(data), "--engine", engine, "--findings", str(tmp_path / "f.csv"))
+    assert code == 0
+    assert alone == kept
+    transitions = alone["transitions"]
+    assert isinstance(transitions, list)
+    moves = {
+        (t["source"], t["dest"], t["verdict"]): (t["count"], t["example"]) for t in transitions
+    }
+    assert moves["created", "sent", "applied"] == (1, "b")
+    assert moves["initiated", "sent", "applied"] == (1, "a")
+    assert moves["initiated", "created", "stale"] == (1, "a")

@@ -129,7 +129,8 @@ def results(d: Definition, data: Path, engine: str, out: Path) -> tuple[Any, ...
     report = audit(
         d, [str(data)], options, engine=engine, outputs=Outputs(events=events, entities=entities)
     )
-    # without a file to write, DuckDB keeps fewer columns of each event: the same report
+    # without a file to write, DuckDB keeps no row per event (it sums them up as they stream):
+    # the same report
     assert audit(d, [str(data)], options, engine=engine).as_json() == report.as_json()
     con = duckdb.connect()
     rows = [

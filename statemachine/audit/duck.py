@@ -1,19 +1,27 @@
-"""The DuckDB connection every engine reads through and writes its files with."""
+"""The DuckDB connection every engine reads through and writes its files with, and the fold
+into one of its tables."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from statemachine.audit.data import InputError
-from statemachine.sql.audit import literal
+from statemachine.audit.fold import FOLD_INPUT, fold, verdict_schema
+from statemachine.model.definition import Definition
+from statemachine.sql.audit import HISTORY_ORDER, literal
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
-__all__ = ["connect", "copy_to"]
+__all__ = ["connect", "copy_to", "fold_into"]
+
+#: rows per Arrow batch handed to the fold
+_BATCH = 100_000
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -62,3 +70,22 @@ def copy_to(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def fold_into(
+    con: duckdb.DuckDBPyConnection, definition: Definition, events: str, table: str
+) -> Iterator[pa.RecordBatch]:
+    """Fold the events of query `events` into the new table `table`; yields each folded batch
+    once it is stored. The events stream from `con` while a second cursor stores."""
+    import pyarrow as pa
+
+    store = con.cursor()
+    schema = verdict_schema()
+    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - DuckDB reads it by name
+    store.execute(f"CREATE TABLE {table} AS SELECT * FROM empty")
+    reader = con.sql(
+        f"SELECT {', '.join(FOLD_INPUT)} FROM ({events}) e ORDER BY id, {HISTORY_ORDER}"
+    ).to_arrow_reader(_BATCH)
+    for batch in fold(definition, reader):
+        store.execute(f"INSERT INTO {table} SELECT * FROM batch")
+        yield batch

@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from statemachine.audit.data import InputError, Source, bad_value, register_events
-from statemachine.audit.duck import connect, copy_to
-from statemachine.audit.fold import FOLD_INPUT, fold, verdict_schema
+from statemachine.audit.duck import connect, copy_to, fold_into
 from statemachine.audit.options import Options, Outputs, exports
 from statemachine.audit.report import Report, summarize
+from statemachine.audit.summary import one_pass
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
-    HISTORY_ORDER,
     MOVING,
     REPORTED_COLUMNS,
     VERDICT_COLUMNS,
@@ -24,7 +23,6 @@ from statemachine.sql.audit import (
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 __all__ = ["ENGINES", "ENTITY_COLUMNS", "Options", "Outputs", "run"]
 
@@ -32,9 +30,6 @@ ENGINES = ("duckdb", "spark", "python")
 
 #: the columns of `entities`, in order
 ENTITY_COLUMNS = ("id", "events", "final", "entered", "first_verdict", "stuck")
-
-#: rows per Arrow batch handed to the fold
-_BATCH = 100_000
 
 
 def _as_of(options: Options, latest: Any) -> datetime | None:
@@ -48,25 +43,6 @@ def _report(
     for path, sql in exports(outputs):
         copy_to(con, sql, path)
     return report
-
-
-def _fold_into(
-    con: duckdb.DuckDBPyConnection, definition: Definition, events: str, table: str
-) -> Iterator[pa.RecordBatch]:
-    """Fold the events of query `events` into the new table `table`; yields each folded batch
-    once it is stored. The events stream from `con` while a second cursor stores."""
-    import pyarrow as pa
-
-    store = con.cursor()
-    schema = verdict_schema()
-    empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - DuckDB reads it by name
-    store.execute(f"CREATE TABLE {table} AS SELECT * FROM empty")
-    reader = con.sql(
-        f"SELECT {', '.join(FOLD_INPUT)} FROM ({events}) e ORDER BY id, {HISTORY_ORDER}"
-    ).to_arrow_reader(_BATCH)
-    for batch in fold(definition, reader):
-        store.execute(f"INSERT INTO {table} SELECT * FROM batch")
-        yield batch
 
 
 def _duckdb(
@@ -87,7 +63,7 @@ def _duckdb(
     con.execute(f"CREATE TEMP TABLE judged AS SELECT {kept}, doubt FROM ({judged})")
     con.execute("CREATE TEMP TABLE doubted AS SELECT DISTINCT id FROM judged WHERE doubt")
     doubtful = "SELECT * FROM judged WHERE id IN (SELECT id FROM doubted)"
-    for _ in _fold_into(con, definition, doubtful, "folded"):
+    for _ in fold_into(con, definition, doubtful, "folded"):
         pass
     con.execute(
         f"CREATE TEMP VIEW verdicts AS SELECT {kept} FROM judged ANTI JOIN doubted USING (id) "
@@ -116,7 +92,7 @@ def _python(
     # id -> [events, first verdict, final state, when it entered it]
     seen: dict[str, list[Any]] = {}
     latest: datetime | None = None
-    for batch in _fold_into(con, definition, "SELECT * FROM events", "verdicts_folded"):
+    for batch in fold_into(con, definition, "SELECT * FROM events", "verdicts_folded"):
         columns = ("id", "verdict", "after", "ts")
         for ident, verdict, after, ts in zip(
             *(batch.column(c).to_pylist() for c in columns), strict=True
@@ -164,17 +140,22 @@ def run(
 ) -> Report:
     """Audit the events in `sources` against `definition` on `engine`; raises `InputError`
     when the data cannot be read as asked. On DuckDB and Python the audit's relations
-    (`events`, `verdicts`, `entities`) stay in `con` when one is given."""
+    (`events`, `verdicts`, `entities`) stay in `con` when one is given; without it and
+    without a file to write, DuckDB sums the events up in one pass and keeps no row of
+    them."""
     import duckdb
 
     if engine == "spark":
         from statemachine.audit.spark import run_spark
 
         return run_spark(definition, sources, options, outputs)
+    report_only = con is None and not exports(outputs)
     con = con or connect()
     try:
         if engine == "python":
             return _python(con, definition, sources, options, outputs)
+        if report_only:
+            return one_pass(con, definition, sources, options)
         return _duckdb(con, definition, sources, options, outputs)
     except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
         # named by file, line and column as `replay` names it, where replay would refuse it

@@ -1,9 +1,10 @@
 """What an audit found, summed up the same way whichever engine judged the events.
 
-Every engine leaves two relations behind: `verdicts` (one row per event, the columns of
-`statemachine.sql.audit.VERDICT_COLUMNS`) and `entities` (`id, events, final, entered,
-first_verdict, stuck`). `summarize` asks them a few small queries that DuckDB and Spark SQL
-both read.
+Every engine leaves the relation `entities` behind (`id, events, final, entered,
+first_verdict, stuck`) and either `verdicts` (one row per event, the columns of
+`statemachine.sql.audit.VERDICT_COLUMNS`) or, when DuckDB keeps no row per event
+(`statemachine.audit.summary`), the sums by transition and the first place of each verdict in
+each entity. `summarize` asks them a few small queries that DuckDB and Spark SQL both read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from statemachine.runtime.streams import counted
 __all__ = [
     "EXAMPLES",
     "FINDINGS_SQL",
+    "FIRSTS_SQL",
     "NO_STATUS",
+    "TRANSITIONS_SQL",
     "Report",
     "Transition",
     "outcome_map",
@@ -186,27 +189,42 @@ def outcome_map(definition: Definition) -> dict[str, str]:
     }
 
 
-def summarize(definition: Definition, query: Query, as_of: datetime | None) -> Report:
-    """The report from the relations `verdicts` and `entities` that `query` can read: one
-    pass over the events for the counts by transition (the verdict counts are their sums),
-    one over the entities for the counts by final state."""
+#: each transition's events (`example` NULL: the id of the event at `first` is looked up)
+TRANSITIONS_SQL = """SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*),
+  min(ord) AS first, CAST(NULL AS STRING) AS example
+FROM verdicts GROUP BY before, COALESCE(state, status, ''), verdict"""
+#: the place of each entity's first event of each verdict an example is named of
+FIRSTS_SQL = (
+    "SELECT verdict, id, min(ord) AS first FROM verdicts WHERE verdict <> 'applied' "
+    "GROUP BY verdict, id"
+)
+
+
+def summarize(
+    definition: Definition,
+    query: Query,
+    as_of: datetime | None,
+    transitions: str = TRANSITIONS_SQL,
+    firsts: str = FIRSTS_SQL,
+) -> Report:
+    """The report from the relation `entities` and the queries `transitions` (`before, dest,
+    verdict, events, first, example`) and `firsts` (`verdict, id, first`), which `query`
+    can read; by default those two read `verdicts`: one pass over the events for the counts
+    by transition (the verdict counts are their sums), one for the examples."""
     # each transition's first event by its place (`ord` is unique), its id looked up after:
     # carrying the id through the grouping (`min_by`) costs Spark three times the grouping
-    grouped = query(
-        "SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*), min(ord) "
-        "FROM verdicts GROUP BY before, COALESCE(state, status, ''), verdict"
-    )
-    names = _ids(query, [first for *_, first in grouped])
+    grouped = query(transitions)
+    names = _ids(query, [first for *_, first, example in grouped if example is None])
     rank = {kind: i for i, kind in enumerate(_SEVERITY)}
-    transitions = sorted(
+    moves = sorted(
         (
-            Transition(src, str(dst), Kind(kind), int(n), names[first])
-            for src, dst, kind, n, first in grouped
+            Transition(src, str(dst), Kind(kind), int(n), example or names[first])
+            for src, dst, kind, n, first, example in grouped
         ),
         key=lambda t: (rank[t.verdict], -t.count, t.source or "", t.dest),
     )
     verdicts = {str(kind): 0 for kind in Kind}
-    for t in transitions:
+    for t in moves:
         verdicts[str(t.verdict)] += t.count
     by_final = query(
         "SELECT final, stuck, count(*), "
@@ -222,9 +240,7 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
     examples: dict[str, list[str]] = {}
     for kind, ident in query(
         "SELECT verdict, id FROM (SELECT verdict, id, row_number() OVER (PARTITION BY verdict "
-        f"ORDER BY first) AS n FROM (SELECT verdict, id, min(ord) AS first FROM verdicts WHERE "
-        f"verdict <> 'applied' GROUP BY verdict, id) t) u WHERE n <= {EXAMPLES} "
-        "ORDER BY verdict, n"
+        f"ORDER BY first) AS n FROM ({firsts}) t) u WHERE n <= {EXAMPLES} ORDER BY verdict, n"
     ):
         examples.setdefault(str(kind), []).append(str(ident))
     ordered = {str(k): tuple(examples[str(k)]) for k in _SEVERITY if str(k) in examples}
@@ -246,7 +262,7 @@ def summarize(definition: Definition, query: Query, as_of: datetime | None) -> R
         final=final,
         outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
         stuck=stuck,
-        transitions=tuple(transitions),
+        transitions=tuple(moves),
         examples=ordered,
         unstartable=sum(int(n or 0) for _, _, _, n in by_final),
         as_of=as_of,

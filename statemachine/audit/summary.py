@@ -1,0 +1,154 @@
+"""The DuckDB audit's report in one pass, when nothing asks for the rows of its events.
+
+Every event is judged (`judged_sql`) and summed up as it streams (`summary_sql`): one row per
+entity, one per transition, none per event (writing ten million rows and reading them back
+cost as much as judging them). The entities the pass may judge wrong (`doubt`) are folded by
+the runtime's replay and their sums put in place of their judged ones: their counts are taken
+out and the fold's added. A transition's first event is the pass's when its entity was not
+folded and the fold's when that comes first; otherwise (the pass's first event was judged
+otherwise by the fold, and entities that were not folded have the transition) one more pass
+finds the first among those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from statemachine.audit.data import Source, register_events
+from statemachine.audit.duck import fold_into
+from statemachine.audit.options import Options
+from statemachine.audit.report import Report, summarize
+from statemachine.model.definition import Definition
+from statemachine.sql.audit import (
+    EXAMPLE_VERDICTS,
+    REPORTED_COLUMNS,
+    entities_sql,
+    judged_sql,
+    summary_sql,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["one_pass"]
+
+#: a transition: before, dest, verdict
+Key = tuple[Any, Any, Any]
+#: its events, the place of its first event and that event's entity
+Sums = tuple[int, int, str]
+
+_MOVES = "SELECT before, dest, verdict, events, first, example FROM {} WHERE id IS NULL"
+
+
+def one_pass(
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    sources: Sequence[Source],
+    options: Options,
+) -> Report:
+    """The report of the events in `sources`, judged and summed up without keeping them."""
+    parts = register_events(con, sources, options.columns)
+    judged = f"({judged_sql(definition, 'duckdb', parts)})"
+    con.execute(f"CREATE TEMP TABLE summary AS {summary_sql(definition, judged)}")
+    con.execute(
+        "CREATE TEMP TABLE doubted AS SELECT id FROM summary WHERE id IS NOT NULL AND doubtful"
+    )
+    grouped = "SELECT * FROM summary WHERE id IS NOT NULL"
+    transitions = _MOVES.format("summary")
+    if _count(con, "doubted"):
+        _fold_doubted(con, definition, parts)
+        grouped = (
+            "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful "
+            "UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
+        )
+        _merge_transitions(con, judged)
+        transitions = "SELECT * FROM transitions"
+    latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
+    as_of = options.as_of or latest
+    con.execute(
+        "CREATE TEMP TABLE entities AS "
+        + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
+    )
+    firsts = " UNION ALL ".join(
+        f"SELECT '{kind}' AS verdict, id, first_{kind} AS first FROM grouped "
+        f"WHERE first_{kind} IS NOT NULL"
+        for kind in EXAMPLE_VERDICTS
+    )
+    return summarize(
+        definition,
+        lambda sql: con.execute(sql).fetchall(),
+        as_of,
+        transitions,
+        f"WITH grouped AS ({grouped}) {firsts}",
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def _fold_doubted(
+    con: duckdb.DuckDBPyConnection, definition: Definition, parts: frozenset[str]
+) -> None:
+    """The doubted entities' events read again (`doubted_events`), folded and summed up
+    (`refolded`), and judged again and summed up as the pass did (`rejudged`)."""
+    con.execute(
+        "CREATE TEMP TABLE doubted_events AS SELECT * FROM events SEMI JOIN doubted USING (id)"
+    )
+    for _ in fold_into(con, definition, "SELECT * FROM doubted_events", "folded"):
+        pass
+    folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt FROM folded)"
+    con.execute(f"CREATE TEMP TABLE refolded AS {summary_sql(definition, folded)}")
+    again = f"({judged_sql(definition, 'duckdb', parts, 'doubted_events')})"
+    con.execute(f"CREATE TEMP TABLE rejudged AS {summary_sql(definition, again)}")
+
+
+def _merge_transitions(con: duckdb.DuckDBPyConnection, judged: str) -> None:
+    """The table `transitions`: the pass's sums of each transition without the doubted
+    entities' and with the fold's."""
+
+    def read(table: str) -> dict[Key, Sums]:
+        return {
+            (before, dest, verdict): (int(n), int(first), str(example))
+            for before, dest, verdict, n, first, example in con.execute(
+                _MOVES.format(table)
+            ).fetchall()
+        }
+
+    passed, rejudged, refolded = read("summary"), read("rejudged"), read("refolded")
+    doubted_first = {
+        str(ident)
+        for (ident,) in con.execute(
+            "SELECT DISTINCT example FROM summary WHERE id IS NULL "
+            "AND example IN (SELECT id FROM doubted)"
+        ).fetchall()
+    }
+    rows: dict[Key, tuple[int, list[tuple[int, str]]]] = {}
+    unsure: set[Key] = set()
+    for key in passed.keys() | refolded.keys():
+        n, first, example = passed.get(key, (0, 0, ""))
+        kept = n - rejudged.get(key, (0, 0, ""))[0]  # the events of entities not folded
+        firsts = [refolded[key][1:]] if key in refolded else []
+        if kept and example not in doubted_first:
+            firsts.append((first, example))
+        elif kept and not (firsts and firsts[0][0] <= first):
+            unsure.add(key)
+        total = kept + (refolded[key][0] if key in refolded else 0)
+        if total:
+            rows[key] = (total, firsts)
+    if unsure:
+        for before, dest, verdict, first, example in con.execute(
+            "SELECT before, COALESCE(state, status, '') AS dest, verdict, min(ord), "
+            f"arg_min(id, ord) FROM {judged} j ANTI JOIN doubted USING (id) GROUP BY ALL"
+        ).fetchall():
+            if (before, dest, verdict) in unsure:
+                rows[before, dest, verdict][1].append((int(first), str(example)))
+    con.execute(
+        "CREATE TEMP TABLE transitions (before VARCHAR, dest VARCHAR, verdict VARCHAR, "
+        "events BIGINT, first BIGINT, example VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?)",
+        [(*key, total, *min(firsts)) for key, (total, firsts) in rows.items()],
+    )

@@ -445,3 +445,35 @@ def test_a_transition_the_fold_judges_otherwise_is_named_by_its_first_true_event
     assert moves["created", "sent", "applied"] == (1, "b")
     assert moves["initiated", "sent", "applied"] == (1, "a")
     assert moves["initiated", "created", "stale"] == (1, "a")
+
+
+def test_a_transition_s_first_true_event_is_found_past_the_first_entities(
+    tmp_path: Path,
+) -> None:
+    """As above, `a`'s `created -> sent` is judged otherwise by the fold. The one pass finds
+    the first true one again among the entities in the order of their first event, a few
+    thousand at a time: `c` starts early but sends late, after `b`, which starts past the
+    first few thousand entities. `b` is named, as the replay names it."""
+    at = iter(
+        f"2025-03-03T{9 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z" for i in range(10**5)
+    )
+    rows = [
+        ["a", "created", next(at), "a1"],
+        ["a", "initiated", next(at), "a2"],
+        ["a", "created", next(at), "a3"],
+        ["a", "sent", next(at), "a4"],
+        ["c", "created", next(at), "c1"],
+    ]
+    rows += [[f"f{i}", "created", next(at), f"f{i}"] for i in range(5000)]
+    rows += [["b", "created", next(at), "b1"], ["b", "sent", next(at), "b2"]]
+    rows += [["c", "sent", next(at), "c2"]]
+    data = str(write_csv(tmp_path / "many.csv", rows))
+    _, report = audit_json(data)
+    _, replayed = audit_json(data, "--engine", "python")
+    assert report == replayed
+    transitions = report["transitions"]
+    assert isinstance(transitions, list)
+    moves = {
+        (t["source"], t["dest"], t["verdict"]): (t["count"], t["example"]) for t in transitions
+    }
+    assert moves["created", "sent", "applied"] == (2, "b")

@@ -62,7 +62,7 @@ def one_pass(
             "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful "
             "UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
         )
-        _merge_transitions(con, judged)
+        _merge_transitions(con, definition, parts)
         transitions = "SELECT * FROM transitions"
     latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
     as_of = options.as_of or latest
@@ -104,7 +104,9 @@ def _fold_doubted(
     con.execute(f"CREATE TEMP TABLE rejudged AS {summary_sql(definition, again)}")
 
 
-def _merge_transitions(con: duckdb.DuckDBPyConnection, judged: str) -> None:
+def _merge_transitions(
+    con: duckdb.DuckDBPyConnection, definition: Definition, parts: frozenset[str]
+) -> None:
     """The table `transitions`: the pass's sums of each transition without the doubted
     entities' and with the fold's."""
 
@@ -137,13 +139,8 @@ def _merge_transitions(con: duckdb.DuckDBPyConnection, judged: str) -> None:
         total = kept + (refolded[key][0] if key in refolded else 0)
         if total:
             rows[key] = (total, firsts)
-    if unsure:
-        for before, dest, verdict, first, example in con.execute(
-            "SELECT before, COALESCE(state, status, '') AS dest, verdict, min(ord), "
-            f"arg_min(id, ord) FROM {judged} j ANTI JOIN doubted USING (id) GROUP BY ALL"
-        ).fetchall():
-            if (before, dest, verdict) in unsure:
-                rows[before, dest, verdict][1].append((int(first), str(example)))
+    for key, first_event in _first_unfolded(con, definition, parts, unsure).items():
+        rows[key][1].append(first_event)
     con.execute(
         "CREATE TEMP TABLE transitions (before VARCHAR, dest VARCHAR, verdict VARCHAR, "
         "events BIGINT, first BIGINT, example VARCHAR)"
@@ -152,3 +149,42 @@ def _merge_transitions(con: duckdb.DuckDBPyConnection, judged: str) -> None:
         "INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?)",
         [(*key, total, *min(firsts)) for key, (total, firsts) in rows.items()],
     )
+
+
+#: how many entities the first search for a transition's first event judges again
+_FIRST_BATCH = 4096
+
+
+def _first_unfolded(
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    parts: frozenset[str],
+    unsure: set[Key],
+) -> dict[Key, tuple[int, str]]:
+    """The first event (place, entity) of each transition in `unsure` among the entities not
+    folded. Those entities are judged again in the order of their first event, the first
+    `_FIRST_BATCH`, then eight times as many each time: a transition's first event found in a
+    batch is its first when it comes before the first event of every entity left out (a
+    transition's first events are usually among the first entities; judging all of them
+    again would cost as much as the pass)."""
+    found: dict[Key, tuple[int, str]] = {}
+    unfolded = "SELECT id, first FROM summary WHERE id IS NOT NULL AND NOT doubtful"
+    limit = _FIRST_BATCH
+    while unsure - found.keys():
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE again AS SELECT * FROM events SEMI JOIN "
+            f"({unfolded} ORDER BY first LIMIT {limit}) USING (id)"
+        )
+        rest = con.execute(f"{unfolded} ORDER BY first LIMIT 1 OFFSET {limit}").fetchall()
+        judged = f"({judged_sql(definition, 'duckdb', parts, 'again')})"
+        for before, dest, verdict, first, example in con.execute(
+            "SELECT before, COALESCE(state, status, '') AS dest, verdict, min(ord), "
+            f"arg_min(id, ord) FROM {judged} j GROUP BY ALL"
+        ).fetchall():
+            key = (before, dest, verdict)
+            if key in unsure and (not rest or first < rest[0][1]):
+                found[key] = (int(first), str(example))
+        if not rest:
+            break
+        limit *= 8
+    return found

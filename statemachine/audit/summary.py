@@ -57,13 +57,15 @@ def one_pass(
     grouped = "SELECT * FROM summary WHERE id IS NOT NULL"
     transitions = _MOVES.format("summary")
     if _count(con, "doubted"):
-        _fold_doubted(con, definition, parts)
+        _fold_doubted(con, definition)
         grouped = (
             "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful "
             "UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
         )
-        _merge_transitions(con, definition, parts)
-        transitions = "SELECT * FROM transitions"
+        transitions = _MOVES.format("refolded")  # when every entity was folded (a long history)
+        if _count(con, "summary WHERE id IS NOT NULL AND NOT doubtful"):
+            _merge_transitions(con, definition, parts)
+            transitions = "SELECT * FROM transitions"
     latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
     as_of = options.as_of or latest
     con.execute(
@@ -88,11 +90,9 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-def _fold_doubted(
-    con: duckdb.DuckDBPyConnection, definition: Definition, parts: frozenset[str]
-) -> None:
+def _fold_doubted(con: duckdb.DuckDBPyConnection, definition: Definition) -> None:
     """The doubted entities' events read again (`doubted_events`), folded and summed up
-    (`refolded`), and judged again and summed up as the pass did (`rejudged`)."""
+    (`refolded`)."""
     con.execute(
         "CREATE TEMP TABLE doubted_events AS SELECT * FROM events SEMI JOIN doubted USING (id)"
     )
@@ -100,15 +100,15 @@ def _fold_doubted(
         pass
     folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt FROM folded)"
     con.execute(f"CREATE TEMP TABLE refolded AS {summary_sql(definition, folded)}")
-    again = f"({judged_sql(definition, 'duckdb', parts, 'doubted_events')})"
-    con.execute(f"CREATE TEMP TABLE rejudged AS {summary_sql(definition, again)}")
 
 
 def _merge_transitions(
     con: duckdb.DuckDBPyConnection, definition: Definition, parts: frozenset[str]
 ) -> None:
     """The table `transitions`: the pass's sums of each transition without the doubted
-    entities' and with the fold's."""
+    entities' (theirs judged again as the pass did, `rejudged`) and with the fold's."""
+    again = f"({judged_sql(definition, 'duckdb', parts, 'doubted_events')})"
+    con.execute(f"CREATE TEMP TABLE rejudged AS {summary_sql(definition, again)}")
 
     def read(table: str) -> dict[Key, Sums]:
         return {

@@ -415,6 +415,13 @@ def test_examples_name_entities_past_one_with_many_events_of_a_verdict(
     ]
 
 
+def counted_moves(report: dict[str, object]) -> dict[tuple[object, ...], tuple[object, ...]]:
+    """(source, dest, verdict) -> (count, example) of each transition of a JSON report."""
+    transitions = report["transitions"]
+    assert isinstance(transitions, list)
+    return {(t["source"], t["dest"], t["verdict"]): (t["count"], t["example"]) for t in transitions}
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "python"])
 def test_a_transition_the_fold_judges_otherwise_is_named_by_its_first_true_event(
     tmp_path: Path, engine: str
@@ -437,11 +444,7 @@ def test_a_transition_the_fold_judges_otherwise_is_named_by_its_first_true_event
     _, kept = audit_json(str(data), "--engine", engine, "--findings", str(tmp_path / "f.csv"))
     assert code == 0
     assert alone == kept
-    transitions = alone["transitions"]
-    assert isinstance(transitions, list)
-    moves = {
-        (t["source"], t["dest"], t["verdict"]): (t["count"], t["example"]) for t in transitions
-    }
+    moves = counted_moves(alone)
     assert moves["created", "sent", "applied"] == (1, "b")
     assert moves["initiated", "sent", "applied"] == (1, "a")
     assert moves["initiated", "created", "stale"] == (1, "a")
@@ -471,9 +474,4 @@ def test_a_transition_s_first_true_event_is_found_past_the_first_entities(
     _, report = audit_json(data)
     _, replayed = audit_json(data, "--engine", "python")
     assert report == replayed
-    transitions = report["transitions"]
-    assert isinstance(transitions, list)
-    moves = {
-        (t["source"], t["dest"], t["verdict"]): (t["count"], t["example"]) for t in transitions
-    }
-    assert moves["created", "sent", "applied"] == (2, "b")
+    assert counted_moves(report)["created", "sent", "applied"] == (2, "b")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from statemachine.io.registry import RULES
+from statemachine.io.registry import RULES, bundled_dir
 from statemachine.model.coupling import CODES
 from tests.conftest import run_cli
 
@@ -722,6 +723,19 @@ def test_sm081_a_users_machine_may_not_take_a_bundled_name(write):
     assert result.returncode == 1
     # the bundled machines checked as themselves are not a user's
     assert run_cli("check", "machines").returncode == 0
+
+
+def test_sm081_a_copy_of_a_bundled_file_replaces_nothing(tmp_path: Path) -> None:
+    """A checkout's `machines/` beside the package installed from it: its files are copies of
+    the bundled ones, checked from elsewhere; a copy changed by one byte is a user's machine."""
+    bundled = bundled_dir() / "dialnexa" / "call.yaml"
+    copy = tmp_path / "call.yaml"
+    copy.write_bytes(bundled.read_bytes())
+    result = run_cli("check", "--format", "json", str(copy), cwd=tmp_path)
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stderr
+    copy.write_bytes(bundled.read_bytes() + b"\n")
+    result = run_cli("check", "--format", "json", str(copy), cwd=tmp_path)
+    assert [f["code"] for f in json.loads(result.stdout)] == ["SM081"], result.stdout
 
 
 def test_github_format_escapes_every_field(tmp_path):

@@ -52,6 +52,12 @@ class Registry:
         return self.machines.get(name)
 
 
+def _same_file(bundled: Path, real: Path) -> bool:
+    """Whether resolved `real` is the bundled file or a copy of it: a copy replaces nothing (a
+    checkout's `machines/` beside the package installed from it holds copies)."""
+    return bundled.resolve() == real or bundled.read_bytes() == real.read_bytes()
+
+
 def within(path: Path, folders: set[Path]) -> bool:
     """Whether resolved `path` is one of `folders` or lies below one."""
     return path in folders or any(parent in folders for parent in path.parents)
@@ -103,7 +109,7 @@ def load_registry(
             findings.append(DUPLICATE_MACHINE.at(here, f"{message}; rename one of them"))
             continue
         bundled = context.get(d.name)
-        if bundled is not None and Path(bundled.file).resolve() != where[d.file]:
+        if bundled is not None and not _same_file(Path(bundled.file), where[d.file]):
             findings.append(
                 SHADOWS_BUNDLED.at(
                     d.location,

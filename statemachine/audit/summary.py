@@ -39,6 +39,11 @@ Key = tuple[Any, Any, Any]
 Sums = tuple[int, int, str]
 
 _MOVES = "SELECT before, dest, verdict, events, first, example FROM {} WHERE id IS NULL"
+#: the same sums of judged rows, without the sums by entity
+_BY_TRANSITION = (
+    "SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*), min(ord), "
+    "arg_min(id, ord) FROM {} GROUP BY ALL"
+)
 
 
 def one_pass(
@@ -86,6 +91,14 @@ def one_pass(
     )
 
 
+def _sums(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Key, Sums]:
+    """The rows of `sql` (`_MOVES` or `_BY_TRANSITION`) by transition."""
+    return {
+        (before, dest, verdict): (int(n), int(first), str(example))
+        for before, dest, verdict, n, first, example in con.execute(sql).fetchall()
+    }
+
+
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
@@ -106,19 +119,10 @@ def _merge_transitions(
     con: duckdb.DuckDBPyConnection, definition: Definition, parts: frozenset[str]
 ) -> None:
     """The table `transitions`: the pass's sums of each transition without the doubted
-    entities' (theirs judged again as the pass did, `rejudged`) and with the fold's."""
-    again = f"({judged_sql(definition, 'duckdb', parts, 'doubted_events')})"
-    con.execute(f"CREATE TEMP TABLE rejudged AS {summary_sql(definition, again)}")
-
-    def read(table: str) -> dict[Key, Sums]:
-        return {
-            (before, dest, verdict): (int(n), int(first), str(example))
-            for before, dest, verdict, n, first, example in con.execute(
-                _MOVES.format(table)
-            ).fetchall()
-        }
-
-    passed, rejudged, refolded = read("summary"), read("rejudged"), read("refolded")
+    entities' (theirs judged again as the pass did) and with the fold's."""
+    again = f"({judged_sql(definition, 'duckdb', parts, 'doubted_events')}) j"
+    passed, refolded = _sums(con, _MOVES.format("summary")), _sums(con, _MOVES.format("refolded"))
+    rejudged = _sums(con, _BY_TRANSITION.format(again))
     doubted_first = {
         str(ident)
         for (ident,) in con.execute(
@@ -176,14 +180,10 @@ def _first_unfolded(
             f"({unfolded} ORDER BY first LIMIT {limit}) USING (id)"
         )
         rest = con.execute(f"{unfolded} ORDER BY first LIMIT 1 OFFSET {limit}").fetchall()
-        judged = f"({judged_sql(definition, 'duckdb', parts, 'again')})"
-        for before, dest, verdict, first, example in con.execute(
-            "SELECT before, COALESCE(state, status, '') AS dest, verdict, min(ord), "
-            f"arg_min(id, ord) FROM {judged} j GROUP BY ALL"
-        ).fetchall():
-            key = (before, dest, verdict)
+        judged = f"({judged_sql(definition, 'duckdb', parts, 'again')}) j"
+        for key, (_, first, example) in _sums(con, _BY_TRANSITION.format(judged)).items():
             if key in unsure and (not rest or first < rest[0][1]):
-                found[key] = (int(first), str(example))
+                found[key] = (first, example)
         if not rest:
             break
         limit *= 8

@@ -2,12 +2,12 @@
 
 Every event is judged (`judged_sql`) and summed up as it streams (`summary_sql`): one row per
 entity, one per transition, none per event (writing ten million rows and reading them back
-cost as much as judging them). The entities the pass may judge wrong (`doubt`) are folded by
-the runtime's replay and their sums put in place of their judged ones: their counts are taken
-out and the fold's added. A transition's first event is the pass's when its entity was not
-folded and the fold's when that comes first; otherwise (the pass's first event was judged
-otherwise by the fold, and entities that were not folded have the transition) one more pass
-finds the first among those.
+was a third of the audit's time). The entities the pass may judge wrong (`doubt`) are folded
+by the runtime's replay and their sums put in place of their judged ones: their counts are
+taken out and the fold's added. A transition's first event is the pass's when its entity was
+not folded and the fold's when that comes first; otherwise (the fold judged the pass's first
+event otherwise, and entities that were not folded have the transition) it is searched for
+among those (`_first_unfolded`).
 """
 
 from __future__ import annotations
@@ -67,10 +67,11 @@ def one_pass(
             "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful "
             "UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
         )
-        transitions = _MOVES.format("refolded")  # when every entity was folded (a long history)
         if _count(con, "summary WHERE id IS NOT NULL AND NOT doubtful"):
             _merge_transitions(con, definition, parts)
             transitions = "SELECT * FROM transitions"
+        else:  # every entity was folded (a long history): the fold's sums are all there is
+            transitions = _MOVES.format("refolded")
     latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
     as_of = options.as_of or latest
     con.execute(

@@ -32,10 +32,6 @@ ENGINES = ("duckdb", "spark", "python")
 ENTITY_COLUMNS = ("id", "events", "final", "entered", "first_verdict", "stuck")
 
 
-def _as_of(options: Options, latest: Any) -> datetime | None:
-    return options.as_of if options.as_of is not None else latest
-
-
 def _report(
     con: duckdb.DuckDBPyConnection, definition: Definition, as_of: datetime | None, outputs: Outputs
 ) -> Report:
@@ -69,7 +65,7 @@ def _duckdb(
         f"CREATE TEMP VIEW verdicts AS SELECT {kept} FROM judged ANTI JOIN doubted USING (id) "
         f"UNION ALL SELECT {kept} FROM folded"
     )
-    as_of = _as_of(options, con.execute("SELECT max(ts) FROM verdicts").fetchall()[0][0])
+    as_of = options.judged_at(con.execute("SELECT max(ts) FROM verdicts").fetchall()[0][0])
     con.execute(
         "CREATE TEMP TABLE entities AS "
         + entities_sql(definition, "duckdb", options.limits(definition), as_of)
@@ -106,7 +102,7 @@ def _python(
             if ts is not None and (latest is None or ts > latest):
                 latest = ts
     con.execute("CREATE TEMP VIEW verdicts AS SELECT * FROM verdicts_folded")
-    as_of = _as_of(options, latest)
+    as_of = options.judged_at(latest)
     limits = options.limits(definition)
     entities: dict[str, list[Any]] = {name: [] for name in ENTITY_COLUMNS}
     for ident, (events, first, final, entered) in seen.items():

@@ -24,6 +24,10 @@ class Options:
     #: state -> how long it may last, over the definition's own `stale_after`
     stale_after: dict[str, timedelta] = attrs.field(factory=dict)
 
+    def judged_at(self, latest: datetime | None) -> datetime | None:
+        """The time stuck is judged at: `as_of`, else `latest` (the latest event time)."""
+        return self.as_of if self.as_of is not None else latest
+
     def limits(self, definition: Definition) -> dict[str, timedelta]:
         found = {n: s.stale_after for n, s in definition.states.items() if s.stale_after}
         return {**found, **self.stale_after}

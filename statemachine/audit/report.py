@@ -19,6 +19,7 @@ from statemachine.coupled import UNDECIDED
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.runtime.streams import counted
+from statemachine.sql.audit import DEST
 
 __all__ = [
     "EXAMPLES",
@@ -190,9 +191,9 @@ def outcome_map(definition: Definition) -> dict[str, str]:
 
 
 #: each transition's events (`example` NULL: the id of the event at `first` is looked up)
-TRANSITIONS_SQL = """SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*),
+TRANSITIONS_SQL = f"""SELECT before, {DEST} AS dest, verdict, count(*),
   min(ord) AS first, CAST(NULL AS STRING) AS example
-FROM verdicts GROUP BY before, COALESCE(state, status, ''), verdict"""
+FROM verdicts GROUP BY before, {DEST}, verdict"""
 #: the place of each entity's first event of each verdict an example is named of
 FIRSTS_SQL = (
     "SELECT verdict, id, min(ord) AS first FROM verdicts WHERE verdict <> 'applied' "

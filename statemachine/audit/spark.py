@@ -276,7 +276,7 @@ def run_spark(
         parts = set().union(*(found for _, found in read))
         verdicts = _verdicts(spark, definition, options.columns.keep, lined, parts)
         verdicts.rows.createOrReplaceTempView("verdicts")
-        as_of = options.as_of if options.as_of is not None else verdicts.latest
+        as_of = options.judged_at(verdicts.latest)
         entities = entities_sql(definition, "spark", options.limits(definition), as_of)
         _inlined(spark, entities).cache().createOrReplaceTempView("entities")
 

@@ -21,6 +21,7 @@ from statemachine.audit.options import Options
 from statemachine.audit.report import Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
+    DEST,
     EXAMPLE_VERDICTS,
     REPORTED_COLUMNS,
     entities_sql,
@@ -39,10 +40,12 @@ Key = tuple[Any, Any, Any]
 Sums = tuple[int, int, str]
 
 _MOVES = "SELECT before, dest, verdict, events, first, example FROM {} WHERE id IS NULL"
+#: the pass's rows of the entities it judged right (not folded)
+_UNFOLDED = "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful"
 #: the same sums of judged rows, without the sums by entity
 _BY_TRANSITION = (
-    "SELECT before, COALESCE(state, status, '') AS dest, verdict, count(*), min(ord), "
-    "arg_min(id, ord) FROM {} GROUP BY ALL"
+    f"SELECT before, {DEST} AS dest, verdict, count(*), min(ord), arg_min(id, ord) "
+    "FROM {} GROUP BY ALL"
 )
 
 
@@ -63,17 +66,14 @@ def one_pass(
     transitions = _MOVES.format("summary")
     if _count(con, "doubted"):
         _fold_doubted(con, definition)
-        grouped = (
-            "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful "
-            "UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
-        )
-        if _count(con, "summary WHERE id IS NOT NULL AND NOT doubtful"):
+        grouped = f"{_UNFOLDED} UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
+        if _count(con, f"({_UNFOLDED})"):
             _merge_transitions(con, definition, parts)
             transitions = "SELECT * FROM transitions"
         else:  # every entity was folded (a long history): the fold's sums are all there is
             transitions = _MOVES.format("refolded")
     latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
-    as_of = options.as_of or latest
+    as_of = options.judged_at(latest)
     con.execute(
         "CREATE TEMP TABLE entities AS "
         + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
@@ -100,8 +100,8 @@ def _sums(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Key, Sums]:
     }
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0])
 
 
 def _fold_doubted(con: duckdb.DuckDBPyConnection, definition: Definition) -> None:
@@ -173,7 +173,7 @@ def _first_unfolded(
     transition's first events are usually among the first entities; judging all of them
     again would cost as much as the pass)."""
     found: dict[Key, tuple[int, str]] = {}
-    unfolded = "SELECT id, first FROM summary WHERE id IS NOT NULL AND NOT doubtful"
+    unfolded = f"SELECT id, first FROM ({_UNFOLDED})"
     limit = _FIRST_BATCH
     while unsure - found.keys():
         con.execute(

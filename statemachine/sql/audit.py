@@ -45,6 +45,7 @@ from statemachine.model.definition import Definition
 from statemachine.runtime.streams import DEFAULT_POLICY, Action
 
 __all__ = [
+    "DEST",
     "DIALECTS",
     "EXAMPLE_VERDICTS",
     "HISTORY_ORDER",
@@ -370,6 +371,10 @@ SELECT x.id, x.events, {final} AS final, x.entered, {first_verdict} AS first_ver
 FROM x"""
 
 
+#: a transition's destination as a report names it: the state its status means, else the
+#: status itself (one the machine does not know), '' for none
+DEST = "COALESCE(state, status, '')"
+
 #: the verdicts a report names example entities of: all but applied
 EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
 
@@ -390,7 +395,7 @@ def summary_sql(definition: Definition, rows: str) -> str:
     return f"""SELECT id, before, dest, verdict, {_entity_aggregates(definition, "duckdb")},
   min(ord) AS first, arg_min(id, ord) AS example, bool_or(doubt) AS doubtful,
   max(ts) AS latest, {firsts}
-FROM (SELECT *, COALESCE(state, status, '') AS dest FROM {rows} r) s
+FROM (SELECT *, {DEST} AS dest FROM {rows} r) s
 GROUP BY GROUPING SETS ((id), (before, dest, verdict))"""
 
 

@@ -188,18 +188,16 @@ def window(name):
         WINDOW w AS (PARTITION BY id ORDER BY {order}))''').fetchall()
     return {}, {}
 
-# the audit's own one pass (`judged_sql`, summed up by `summary_sql`) as the table the DuckDB
-# engine reads its report from
+# the audit's own one pass (`pass_sql`: `judged_sql` summed up by `summary_sql`) as the table
+# the DuckDB engine reads its report from
 def audit_one_pass():
     from statemachine.audit.data import expand, register_events
     from statemachine.audit.duck import connect
     from statemachine.audit.options import Options
-    from statemachine.sql.audit import judged_sql, summary_sql
+    from statemachine.audit.summary import pass_sql
     con = connect()
     parts = register_events(con, expand([path]), Options().columns)
-    machine = definition("dialnexa.call")
-    judged = judged_sql(machine, "duckdb", parts)
-    con.execute(f"CREATE TABLE summary AS {summary_sql(machine, f'({judged})')}")
+    con.execute(f"CREATE TABLE summary AS {pass_sql(definition('dialnexa.call'), parts)}")
     return {}, {}
 
 def polars_job():

@@ -201,14 +201,16 @@ def _moves() -> str:
   FROM relation WHERE source = ''"""
 
 
-def _judged_step(definition: Definition, parts: Collection[str], events: str = "events") -> str:
+def _judged_step(
+    definition: Definition, parts: Collection[str], events: str = "events", partition: str = "id"
+) -> str:
     """The `judged` step over the relation named `events` and `moves`: one sorted pass (a
     row number, the previous event's status and key, whether another event follows), every
     event judged against the event before it by one join. A key part outside `parts` is NULL
     on every event: it is left out of the sort and the comparisons, which it would not
-    change."""
+    change. `partition`: what the histories are told apart by (see `judged_sql`)."""
     order = "".join(f"{p} NULLS LAST, " for p in ("seq", "ts") if p in parts)
-    window = f"PARTITION BY id ORDER BY {order}ord"
+    window = f"PARTITION BY {partition} ORDER BY {order}ord"
     present = [part for part in KEY_PARTS if part in parts]
     lags = "".join(f"lag({p}) OVER ({window}) AS prev_{p},\n          " for p in present)
     # the previous event's key is the last kept key while every event so far was kept and
@@ -249,17 +251,24 @@ def _judged_step(definition: Definition, parts: Collection[str], events: str = "
 
 
 def judged_sql(
-    definition: Definition, dialect: str, parts: Collection[str] = KEY_PARTS, events: str = "events"
+    definition: Definition,
+    dialect: str,
+    parts: Collection[str] = KEY_PARTS,
+    events: str = "events",
+    partition: str = "id",
 ) -> str:
     """The one-pass step as one query over the relation named `events`: the rows of
     `audit_sql` plus `doubt`, true on some event of every entity whose rows may differ from
     the replay's (those entities' events are to be folded one by one, by
     `statemachine.audit.fold`). `parts`: the key parts (`KEY_PARTS`) some event has; the
-    others are NULL on every event."""
+    others are NULL on every event. `partition`: an expression of `id` that tells histories
+    apart, `id` itself or a hash of it; the entities of one hash are judged as one history,
+    so the rows of an entity whose `rn` are not 1 to its number of events are wrong (and
+    those of the entities its hash collides with may be)."""
     _checked(dialect)
     return (
         f"WITH relation AS (\n  {_relation(definition)}\n),\nmoves AS (\n  {_moves()}\n)\n"
-        + _judged_step(definition, parts, events)
+        + _judged_step(definition, parts, events, partition)
     )
 
 
@@ -382,7 +391,8 @@ EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
 def summary_sql(definition: Definition, rows: str) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`
     and `doubt`) summed up in one pass that keeps none of them. One row per entity (`id`
-    set): the columns `entities_sql` groups, `doubtful` (some event is in doubt), `latest`
+    set): the columns `entities_sql` groups, `doubtful` (some event is in doubt), `collided`
+    (its `rn` are not 1 to its number of events: judged with another entity), `latest`
     (its last event time) and, for each of `EXAMPLE_VERDICTS`, `first_<verdict>`, the place
     of its first event so judged. One row per transition (`id` NULL): `before`, `dest` (the
     state, or the status the machine does not know), `verdict`, `events`, `first` (the place
@@ -394,7 +404,7 @@ def summary_sql(definition: Definition, rows: str) -> str:
     )
     return f"""SELECT id, before, dest, verdict, {_entity_aggregates(definition, "duckdb")},
   min(ord) AS first, arg_min(id, ord) AS example, bool_or(doubt) AS doubtful,
-  max(ts) AS latest, {firsts}
+  max(rn) > count(*) AS collided, max(ts) AS latest, {firsts}
 FROM (SELECT *, {DEST} AS dest FROM {rows} r) s
 GROUP BY GROUPING SETS ((id), (before, dest, verdict))"""
 

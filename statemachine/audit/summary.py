@@ -1,14 +1,15 @@
 """The DuckDB audit's report in one pass, when nothing asks for the rows of its events.
 
 Every event is judged (`judged_sql`) and summed up as it streams (`summary_sql`): one row per
-entity, one per transition, none per event (writing ten million rows and reading them back
-was a third of the audit's time). Histories are told apart by a hash of the id, cheaper to
-sort by; entities whose hashes collide are judged as one history. The entities the pass may
-judge wrong (`doubt`, or a collision) are folded by the runtime's replay and their sums put in
-place of their judged ones: their counts are taken out and the fold's added. A transition's
-first event is the pass's when its entity was not folded and the fold's when that comes
-first; otherwise (the fold judged the pass's first event otherwise, and entities that were
-not folded have the transition) it is searched for among those (`_first_unfolded`).
+entity, one per transition, one per entity and rare verdict, none per event (writing ten
+million rows and reading them back was a third of the audit's time). Histories are told
+apart by a hash of the id, cheaper to sort by; entities whose hashes collide are judged as
+one history. The entities the pass may judge wrong (`doubt`, or a collision) are folded by
+the runtime's replay and their sums put in place of their judged ones: their counts are
+taken out and the fold's added. A transition's first event is the pass's when its entity
+was not folded and the fold's when that comes first; otherwise (the fold judged the pass's
+first event otherwise, and entities that were not folded have the transition) it is
+searched for among those (`_first_unfolded`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from statemachine.audit.data import Source, register_events
 from statemachine.audit.duck import fold_into
 from statemachine.audit.options import Options
 from statemachine.audit.report import Report, summarize
+from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
     DEST,
-    EXAMPLE_VERDICTS,
     REPORTED_COLUMNS,
     entities_sql,
     judged_sql,
@@ -46,9 +47,17 @@ Sums = tuple[int, int, str]
 #: clean), so that judging the folded entities' events again reproduces the pass's sums
 _PARTITION = "hash(id)"
 
-_MOVES = "SELECT before, dest, verdict, events, first, example FROM {} WHERE id IS NULL"
+#: the rows of `summary_sql` of each kind: an entity's, a transition's, an entity's first event
+#: of a rare verdict
+_ENTITY = "id IS NOT NULL AND verdict IS NULL"
+_TRANSITION = "id IS NULL"
+_RARE = "id IS NOT NULL AND verdict IS NOT NULL"
+
+_MOVES = f"SELECT before, dest, verdict, events, first, example FROM {{}} WHERE {_TRANSITION}"
 #: the pass's rows of the entities it judged right (not folded)
-_UNFOLDED = "SELECT * FROM summary WHERE id IS NOT NULL AND NOT doubtful"
+_UNFOLDED = f"SELECT * FROM summary WHERE {_ENTITY} AND NOT doubtful"
+#: the pass's rare rows of the entities it judged right
+_UNFOLDED_RARE = f"SELECT * FROM summary WHERE {_RARE} AND id NOT IN (SELECT id FROM doubted)"
 #: the same sums of judged rows, without the sums by entity
 _BY_TRANSITION = (
     f"SELECT before, {DEST} AS dest, verdict, count(*), min(ord), arg_min(id, ord) "
@@ -65,41 +74,45 @@ def one_pass(
     """The report of the events in `sources`, judged and summed up without keeping them."""
     parts = register_events(con, sources, options.columns)
     con.execute(f"CREATE TEMP TABLE summary AS {pass_sql(definition, parts)}")
-    if con.execute("SELECT bool_or(collided) FROM summary WHERE id IS NOT NULL").fetchall()[0][0]:
+    if con.execute("SELECT bool_or(collided) FROM summary").fetchall()[0][0]:
         con.execute(
-            "UPDATE summary SET doubtful = TRUE WHERE id IS NOT NULL AND "
-            f"{_PARTITION} IN (SELECT {_PARTITION} FROM summary WHERE id IS NOT NULL AND collided)"
+            f"UPDATE summary SET doubtful = TRUE WHERE {_ENTITY} AND {_PARTITION} IN "
+            f"(SELECT {_PARTITION} FROM summary WHERE collided)"
         )
-    con.execute(
-        "CREATE TEMP TABLE doubted AS SELECT id FROM summary WHERE id IS NOT NULL AND doubtful"
-    )
-    grouped = "SELECT * FROM summary WHERE id IS NOT NULL"
+    con.execute(f"CREATE TEMP TABLE doubted AS SELECT id FROM summary WHERE {_ENTITY} AND doubtful")
+    entities = f"SELECT * FROM summary WHERE {_ENTITY}"
+    rare = f"SELECT * FROM summary WHERE {_RARE}"
     transitions = _MOVES.format("summary")
     if _count(con, "doubted"):
         _fold_doubted(con, definition)
-        grouped = f"{_UNFOLDED} UNION ALL SELECT * FROM refolded WHERE id IS NOT NULL"
+        entities = f"{_UNFOLDED} UNION ALL SELECT * FROM refolded WHERE {_ENTITY}"
+        rare = f"{_UNFOLDED_RARE} UNION ALL SELECT * FROM refolded WHERE {_RARE}"
         if _count(con, f"({_UNFOLDED})"):
             _merge_transitions(con, definition, parts)
             transitions = "SELECT * FROM transitions"
         else:  # every entity was folded (a long history): the fold's sums are all there is
             transitions = _MOVES.format("refolded")
-    latest = con.execute(f"SELECT max(latest) FROM ({grouped})").fetchall()[0][0]
+    # the folded entities' events are the pass's too: its latest event time is theirs
+    latest = con.execute("SELECT max(latest) FROM summary").fetchall()[0][0]
     as_of = options.judged_at(latest)
+    grouped = (
+        f"SELECT e.*, COALESCE(f.verdict, '{Kind.APPLIED}') AS first_verdict FROM ({entities}) e "
+        f"LEFT JOIN ({rare}) f ON f.id = e.id AND f.rn = 1"
+    )
     con.execute(
         "CREATE TEMP TABLE entities AS "
         + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
     )
-    firsts = " UNION ALL ".join(
-        f"SELECT '{kind}' AS verdict, id, first_{kind} AS first FROM grouped "
-        f"WHERE first_{kind} IS NOT NULL"
-        for kind in EXAMPLE_VERDICTS
+    firsts = (
+        f"SELECT '{Kind.REPEATED}' AS verdict, id, first_repeated AS first FROM ({entities}) e "
+        f"WHERE first_repeated IS NOT NULL UNION ALL SELECT verdict, id, first FROM ({rare}) f"
     )
     return summarize(
         definition,
         lambda sql: con.execute(sql).fetchall(),
         as_of,
         transitions,
-        f"WITH grouped AS ({grouped}) {firsts}",
+        firsts,
     )
 
 
@@ -145,7 +158,7 @@ def _merge_transitions(
     doubted_first = {
         str(ident)
         for (ident,) in con.execute(
-            "SELECT DISTINCT example FROM summary WHERE id IS NULL "
+            f"SELECT DISTINCT example FROM summary WHERE {_TRANSITION} "
             "AND example IN (SELECT id FROM doubted)"
         ).fetchall()
     }

@@ -51,6 +51,7 @@ __all__ = [
     "HISTORY_ORDER",
     "KEY_PARTS",
     "MOVING",
+    "RARE_VERDICTS",
     "REPORTED_COLUMNS",
     "VERDICT_COLUMNS",
     "audit_sql",
@@ -327,17 +328,17 @@ def _interval_seconds(dialect: str, start: str, end: str) -> str:
     return f"unix_timestamp({end}) - unix_timestamp({start})"
 
 
-def _entity_aggregates(definition: Definition, dialect: str) -> str:
-    """The aggregates of one entity's per-event rows: `events`, `first_verdict`, `final`
-    (the state after its last event) and `entered` (when it entered it); Spark carries the
-    first verdict and the final state as places (`_carried`)."""
+def _entity_aggregates(definition: Definition, dialect: str, first_verdict: bool = True) -> str:
+    """The aggregates of one entity's per-event rows: `events`, `first_verdict` (unless not
+    `first_verdict`), `final` (the state after its last event) and `entered` (when it entered
+    it); Spark carries the first verdict and the final state as places (`_carried`)."""
     # the value at the greatest key, NULL values kept (DuckDB's max_by would skip them)
     last = "arg_max_null" if dialect == "duckdb" else "max_by"
     verdict, _ = _carried(dialect, "verdict", "first_verdict", [str(k) for k in Kind])
     after, _ = _carried(dialect, "after", "final", list(definition.states))
+    first = f"min_by({verdict}, rn) AS first_verdict, " if first_verdict else ""
     return (
-        f"count(*) AS events, min_by({verdict}, rn) AS first_verdict, "
-        f"{last}({after}, rn) AS final, "
+        f"count(*) AS events, {first}{last}({after}, rn) AS final, "
         f"{last}(ts, CASE WHEN verdict IN ({_MOVING_LIST}) THEN rn END) AS entered"
     )
 
@@ -387,26 +388,46 @@ DEST = "COALESCE(state, status, '')"
 #: the verdicts a report names example entities of: all but applied
 EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
 
+#: the verdicts `summary_sql` gives rows of their own: those few events have, all but applied
+#: and repeated (a retried delivery is about as common as a move)
+RARE_VERDICTS = tuple(kind for kind in EXAMPLE_VERDICTS if kind != Kind.REPEATED)
+
 
 def summary_sql(definition: Definition, rows: str) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`
-    and `doubt`) summed up in one pass that keeps none of them. One row per entity (`id`
-    set): the columns `entities_sql` groups, `doubtful` (some event is in doubt), `collided`
-    (its `rn` are not 1 to its number of events: judged with another entity), `latest`
-    (its last event time) and, for each of `EXAMPLE_VERDICTS`, `first_<verdict>`, the place
-    of its first event so judged. One row per transition (`id` NULL): `before`, `dest` (the
-    state, or the status the machine does not know), `verdict`, `events`, `first` (the place
-    of its first event) and `example` (that event's entity)."""
-    # a CASE, not a FILTER: eight filters cost the pass a tenth more at 10M events
-    firsts = ", ".join(
-        f"min(CASE WHEN verdict = {literal(kind)} THEN ord END) AS first_{kind}"
-        for kind in EXAMPLE_VERDICTS
-    )
-    return f"""SELECT id, before, dest, verdict, {_entity_aggregates(definition, "duckdb")},
-  min(ord) AS first, arg_min(id, ord) AS example, bool_or(doubt) AS doubtful,
-  max(rn) > count(*) AS collided, max(ts) AS latest, {firsts}
-FROM (SELECT *, {DEST} AS dest FROM {rows} r) s
-GROUP BY GROUPING SETS ((id), (before, dest, verdict))"""
+    and `doubt`) summed up in one pass that keeps none of them. Three groupings of the same
+    stream, their rows told apart by `id` and `verdict`:
+
+    - an entity's (`id` set, `verdict` NULL): the columns `entities_sql` groups but
+      `first_verdict`, `first` (the place of its first event), `doubtful` (some event is in
+      doubt), `collided` (its `rn` are not 1 to its number of events: judged with another
+      entity) and `first_repeated` (the place of its first `repeated` event);
+    - a transition's (`id` NULL): `before`, `dest` (the state, or the status the machine
+      does not know), `verdict`, `events`, `first` (the place of its first event), `example`
+      (that event's entity) and `latest` (its last event time);
+    - an entity's first event of a verdict in `RARE_VERDICTS` (`id` and `verdict` set):
+      `first`, its place, and `rn`, its place in the history. An entity's first verdict is
+      the one of these at `rn` 1, else `applied`: nothing came before a first event, so it
+      is never `repeated`.
+
+    Each grouping computes only its own aggregates (DuckDB's `GROUPING SETS` computes every
+    aggregate for each: a tenth of the pass at 10M events)."""
+    entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
+    repeated = literal(Kind.REPEATED)
+    return f"""WITH s AS (SELECT *, {DEST} AS dest FROM {rows} r)
+SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, {entity}, min(ord) AS first,
+  NULL AS example, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
+  NULL AS latest, min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated,
+  NULL AS rn
+FROM s GROUP BY id
+UNION ALL
+SELECT NULL, before, dest, verdict, count(*), NULL, NULL, min(ord), arg_min(id, ord), NULL,
+  NULL, max(ts), NULL, NULL
+FROM s GROUP BY before, dest, verdict
+UNION ALL
+SELECT id, NULL, NULL, verdict, NULL, NULL, NULL, min(ord), NULL, NULL, NULL, NULL, NULL,
+  min(rn)
+FROM s WHERE verdict NOT IN ({literal(Kind.APPLIED)}, {repeated}) GROUP BY id, verdict"""
 
 
 def _carried(dialect: str, column: str, alias: str, names: Sequence[str]) -> tuple[str, str]:

@@ -143,7 +143,7 @@ def _fold_doubted(con: duckdb.DuckDBPyConnection, definition: Definition) -> Non
     )
     for _ in fold_into(con, definition, "SELECT * FROM doubted_events", "folded"):
         pass
-    folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt FROM folded)"
+    folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt, NULL AS move FROM folded)"
     con.execute(f"CREATE TEMP TABLE refolded AS {summary_sql(definition, folded)}")
 
 

@@ -99,15 +99,20 @@ def literal(value: str) -> str:
 _MOVING_LIST = ", ".join(literal(k) for k in MOVING)
 
 
-def _values(columns: tuple[str, ...], table: Iterable[tuple[str, ...]]) -> str:
-    body = ",\n    ".join("(" + ", ".join(literal(v) for v in record) + ")" for record in table)
+def _values(columns: tuple[str, ...], table: Iterable[tuple[str | int, ...]]) -> str:
+    body = ",\n    ".join(
+        "(" + ", ".join(literal(v) if isinstance(v, str) else str(v) for v in record) + ")"
+        for record in table
+    )
     return f"SELECT * FROM (VALUES\n    {body}\n  ) AS v({', '.join(columns)})"
 
 
 def _relation(definition: Definition) -> str:
-    """The verdict relation; `source` '' stands for a new entity (no state is spelled '')."""
+    """The verdict relation, its rows numbered from 1 (`n`); `source` '' stands for a new
+    entity (no state is spelled '')."""
     table = [
         (
+            n,
             current or "",
             value,
             str(found.kind),
@@ -115,9 +120,9 @@ def _relation(definition: Definition) -> str:
             ",".join(found.missing),
             ",".join(found.through),
         )
-        for current, value, found in rows(graph_of(definition))
+        for n, (current, value, found) in enumerate(rows(graph_of(definition)), 1)
     ]
-    return _values(("source", "value", "kind", "dest", "missing", "through"), table)
+    return _values(("n", "source", "value", "kind", "dest", "missing", "through"), table)
 
 
 def _entered(definition: Definition, status: str) -> str:
@@ -188,17 +193,20 @@ def _checked(dialect: str) -> None:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
 
 
-def _moves() -> str:
+def _moves(definition: Definition) -> str:
     """The `moves` step over `relation`: each (previous status, status) pair an entity can
-    show, judged as `judged` reads it, so one join judges an event. `prev` '' stands for no
+    show, judged as `judged` reads it, so one join judges an event, and numbered (`move`:
+    a number to group by is cheaper than the names of a transition). `prev` '' stands for no
     previous event; `before` is the state the previous status means (NULL for none). A
     previous status the machine does not know matches no move: its event was judged
     `unknown`, not kept, so its entity is folded anyway."""
-    return """SELECT p.value AS prev, NULLIF(p.dest, '') AS before, r.value, r.kind,
-    NULLIF(r.dest, '') AS state, r.missing, r.through
+    # the rows' numbers as two digits in a base past the largest: unique for every pair
+    base = sum(1 for _ in rows(graph_of(definition))) + 1
+    return f"""SELECT p.n * {base} + r.n AS move, p.value AS prev, NULLIF(p.dest, '') AS before,
+    r.value, r.kind, NULLIF(r.dest, '') AS state, r.missing, r.through
   FROM relation p JOIN relation r ON r.source = p.dest WHERE p.source = ''
   UNION ALL
-  SELECT '', NULL, value, kind, NULLIF(dest, ''), missing, through
+  SELECT n, '', NULL, value, kind, NULLIF(dest, ''), missing, through
   FROM relation WHERE source = ''"""
 
 
@@ -229,10 +237,11 @@ def _judged_step(
     # anomaly, then costs no fold)
     return f"""SELECT id, ord, rn, status, seq, ts, event_id, verdict, before,
     CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END AS after,
-    state, missing, through, followed AND (NOT COALESCE({kept}, FALSE) OR changes) AS doubt
+    state, missing, through, followed AND (NOT COALESCE({kept}, FALSE) OR changes) AS doubt,
+    move
   FROM (
     SELECT *, {_verdict("kind", "cmp", "again")} AS verdict FROM (
-      SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, m.kind,
+      SELECT e.id, e.ord, e.rn, e.status, e.seq, e.ts, e.event_id, m.kind, m.move,
         {_order("e", "e.prev", parts)} AS cmp, {again} AS again,
         CASE WHEN m.value IS NULL THEN {_entered(definition, "e.prev_status")}
           ELSE m.before END AS before,
@@ -261,14 +270,18 @@ def judged_sql(
     """The one-pass step as one query over the relation named `events`: the rows of
     `audit_sql` plus `doubt`, true on some event of every entity whose rows may differ from
     the replay's (those entities' events are to be folded one by one, by
-    `statemachine.audit.fold`). `parts`: the key parts (`KEY_PARTS`) some event has; the
-    others are NULL on every event. `partition`: an expression of `id` that tells histories
-    apart, `id` itself or a hash of it; the entities of one hash are judged as one history,
-    so the rows of an entity whose `rn` are not 1 to its number of events are wrong (and
-    those of the entities its hash collides with may be)."""
+    `statemachine.audit.fold`), and `move`, the number of the event's (previous status,
+    status) pair among the machine's moves (NULL for none: a status it does not know; the
+    pair names the event's `before` and `dest`, see `summary_sql`). `parts`: the key parts
+    (`KEY_PARTS`) some event has; the others are NULL on every event. `partition`: an
+    expression of `id` that tells histories apart, `id` itself or a hash of it; the entities
+    of one hash are judged as one history, so the rows of an entity whose `rn` are not 1 to
+    its number of events are wrong (and those of the entities its hash collides with may
+    be)."""
     _checked(dialect)
     return (
-        f"WITH relation AS (\n  {_relation(definition)}\n),\nmoves AS (\n  {_moves()}\n)\n"
+        f"WITH relation AS (\n  {_relation(definition)}\n),\n"
+        f"moves AS (\n  {_moves(definition)}\n)\n"
         + _judged_step(definition, parts, events, partition)
     )
 
@@ -302,7 +315,7 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
     return [
         ("relation", _relation(definition)),
-        ("moves", _moves()),
+        ("moves", _moves(definition)),
         ("judged", _judged_step(definition, KEY_PARTS)),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
@@ -394,9 +407,10 @@ RARE_VERDICTS = tuple(kind for kind in EXAMPLE_VERDICTS if kind != Kind.REPEATED
 
 
 def summary_sql(definition: Definition, rows: str) -> str:
-    """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`
-    and `doubt`) summed up in one pass that keeps none of them. Three groupings of the same
-    stream, their rows told apart by `id` and `verdict`:
+    """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`,
+    `doubt` and `move`, as `judged_sql` gives them; `move` may be NULL on every row) summed up
+    in one pass that keeps none of them. Three groupings of the same stream, their rows told
+    apart by `id` and `verdict`:
 
     - an entity's (`id` set, `verdict` NULL): the columns `entities_sql` groups but
       `first_verdict`, `first` (the place of its first event), `doubtful` (some event is in
@@ -411,19 +425,35 @@ def summary_sql(definition: Definition, rows: str) -> str:
       is never `repeated`.
 
     Each grouping computes only its own aggregates (DuckDB's `GROUPING SETS` computes every
-    aggregate for each: a tenth of the pass at 10M events)."""
+    aggregate for each: a tenth of the pass at 10M events). Transitions are grouped by the
+    number of their move and named after (grouping ten million events by three names took
+    twice as long); the few moves several numbers name alike (aliases) are summed again."""
     entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
     repeated = literal(Kind.REPEATED)
-    return f"""WITH s AS (SELECT *, {DEST} AS dest FROM {rows} r)
+    sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"
+    return f"""WITH relation AS (
+  {_relation(definition)}
+),
+moves AS (
+  {_moves(definition)}
+),
+s AS (SELECT *, {DEST} AS dest FROM {rows} r)
 SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, {entity}, min(ord) AS first,
   NULL AS example, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
   NULL AS latest, min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated,
   NULL AS rn
 FROM s GROUP BY id
 UNION ALL
-SELECT NULL, before, dest, verdict, count(*), NULL, NULL, min(ord), arg_min(id, ord), NULL,
-  NULL, max(ts), NULL, NULL
-FROM s GROUP BY before, dest, verdict
+SELECT NULL, before, dest, verdict, sum(events), NULL, NULL, min(first),
+  arg_min(example, first), NULL, NULL, max(latest), NULL, NULL
+FROM (
+  SELECT m.before, COALESCE(m.state, m.value, '') AS dest, t.* EXCLUDE (move)
+  FROM (SELECT move, verdict, {sums} FROM s WHERE move IS NOT NULL GROUP BY move, verdict) t
+  JOIN moves m USING (move)
+  UNION ALL
+  SELECT before, dest, verdict, {sums} FROM s WHERE move IS NULL GROUP BY before, dest, verdict
+) t
+GROUP BY before, dest, verdict
 UNION ALL
 SELECT id, NULL, NULL, verdict, NULL, NULL, NULL, min(ord), NULL, NULL, NULL, NULL, NULL,
   min(rn)

@@ -182,6 +182,31 @@ def test_entities_judged_as_one_history_by_a_hash_collision_are_folded(
             assert audit(d, [str(data)], options, engine="duckdb").as_json() == expected
 
 
+def test_moves_named_alike_are_one_transition(tmp_path: Path) -> None:
+    """An alias and its state are two statuses of one state (`running` is `active` in
+    dialnexa.workflow): as the previous status or the status they make different moves of one
+    transition, which the one pass, grouping events by their move, sums into one row."""
+    d = definition("dialnexa.workflow")
+    histories = [
+        ["draft", "active", "paused", "running", "completed"],
+        ["draft", "running", "paused", "active", "completed"],
+        ["draft", "running", "running", "completed"],
+        ["draft", "active", "running", "cancelled"],
+    ]
+    rows = [
+        {"id": f"w{n}", "status": status, "seq": None, "at": T0 + timedelta(minutes=i)}
+        for n, statuses in enumerate(histories)
+        for i, status in enumerate(statuses)
+    ]
+    data = write(tmp_path / "log.csv", rows, absent=("seq", "event_id"))
+    report = audit(d, [str(data)], engine="duckdb")
+    counts = {(t.source, t.dest, str(t.verdict)): t.count for t in report.transitions}
+    assert len(counts) == len(report.transitions)
+    assert counts[("draft", "active", "applied")] == 4
+    assert counts[("active", "active", "repeated")] == 2
+    assert report.as_json() == audit(d, [str(data)], engine="python").as_json()
+
+
 @pytest.mark.parametrize("machine", ["dialnexa.call", "kaleyra.call"])
 def test_long_histories_agree(tmp_path: Path, machine: str) -> None:
     """Histories of thousands of events, all folded: DuckDB folds them in batches."""

@@ -51,7 +51,6 @@ __all__ = [
     "HISTORY_ORDER",
     "KEY_PARTS",
     "MOVING",
-    "RARE_VERDICTS",
     "REPORTED_COLUMNS",
     "VERDICT_COLUMNS",
     "audit_sql",
@@ -401,10 +400,6 @@ DEST = "COALESCE(state, status, '')"
 #: the verdicts a report names example entities of: all but applied
 EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
 
-#: the verdicts `summary_sql` gives rows of their own: those few events have, all but applied
-#: and repeated (a retried delivery is about as common as a move)
-RARE_VERDICTS = tuple(kind for kind in EXAMPLE_VERDICTS if kind != Kind.REPEATED)
-
 
 def summary_sql(definition: Definition, rows: str) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`,
@@ -419,7 +414,8 @@ def summary_sql(definition: Definition, rows: str) -> str:
     - a transition's (`id` NULL): `before`, `dest` (the state, or the status the machine
       does not know), `verdict`, `events`, `first` (the place of its first event), `example`
       (that event's entity) and `latest` (its last event time);
-    - an entity's first event of a verdict in `RARE_VERDICTS` (`id` and `verdict` set):
+    - an entity's first event of each verdict few events have, all but `applied` and
+      `repeated` (a retried delivery is about as common as a move) (`id` and `verdict` set):
       `first`, its place, and `rn`, its place in the history. An entity's first verdict is
       the one of these at `rn` 1, else `applied`: nothing came before a first event, so it
       is never `repeated`.
@@ -427,7 +423,9 @@ def summary_sql(definition: Definition, rows: str) -> str:
     Each grouping computes only its own aggregates (DuckDB's `GROUPING SETS` computes every
     aggregate for each: a tenth of the pass at 10M events). Transitions are grouped by the
     number of their move and named after (grouping ten million events by three names took
-    twice as long); the few moves several numbers name alike (aliases) are summed again."""
+    twice as long); the few transitions several moves make (an alias and its state; no
+    state before, for a first status and one after a status that names none) are summed
+    again."""
     entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
     repeated = literal(Kind.REPEATED)
     sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"

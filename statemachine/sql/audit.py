@@ -21,8 +21,8 @@ leaves it; an event older than the last kept key (sequence number first, then ti
 `stale`, the last kept event's id again is `repeated`; a key part an event lacks is kept
 from the last kept key.
 
-How: the verdict relation of `statemachine.graph.rows` is a VALUES table; `moves` joins it
-with itself into the few hundred (previous status, status) pairs. Step `judged` sorts each
+How: the verdict relation of `statemachine.graph.rows` is a VALUES table, and so are `moves`,
+the few hundred (previous status, status) pairs an entity can show. Step `judged` sorts each
 entity's events once (a window) and judges each event against the state and key of the event
 before it (`lag`, one join with `moves`). That is exact for an entity whose every event but
 its last moves it or confirms its status with a newer key, and whose events carry every key
@@ -98,20 +98,26 @@ def literal(value: str) -> str:
 _MOVING_LIST = ", ".join(literal(k) for k in MOVING)
 
 
-def _values(columns: tuple[str, ...], table: Iterable[tuple[str | int, ...]]) -> str:
+def _values(columns: tuple[str, ...], table: Iterable[tuple[str | int | None, ...]]) -> str:
     body = ",\n    ".join(
-        "(" + ", ".join(literal(v) if isinstance(v, str) else str(v) for v in record) + ")"
+        "("
+        + ", ".join(
+            "NULL" if v is None else literal(v) if isinstance(v, str) else str(v) for v in record
+        )
+        + ")"
         for record in table
     )
     return f"SELECT * FROM (VALUES\n    {body}\n  ) AS v({', '.join(columns)})"
 
 
-def _relation(definition: Definition) -> str:
-    """The verdict relation, its rows numbered from 1 (`n`); `source` '' stands for a new
-    entity (no state is spelled '')."""
-    table = [
+#: a row of the verdict relation: source ('' for a new entity), value, kind, dest ('' for
+#: none), missing, through
+_Row = tuple[str, str, str, str, str, str]
+
+
+def _table(definition: Definition) -> list[_Row]:
+    return [
         (
-            n,
             current or "",
             value,
             str(found.kind),
@@ -119,9 +125,13 @@ def _relation(definition: Definition) -> str:
             ",".join(found.missing),
             ",".join(found.through),
         )
-        for n, (current, value, found) in enumerate(rows(graph_of(definition)), 1)
+        for current, value, found in rows(graph_of(definition))
     ]
-    return _values(("n", "source", "value", "kind", "dest", "missing", "through"), table)
+
+
+def _relation(definition: Definition) -> str:
+    """The verdict relation; `source` '' stands for a new entity (no state is spelled '')."""
+    return _values(("source", "value", "kind", "dest", "missing", "through"), _table(definition))
 
 
 def _entered(definition: Definition, status: str) -> str:
@@ -193,20 +203,27 @@ def _checked(dialect: str) -> None:
 
 
 def _moves(definition: Definition) -> str:
-    """The `moves` step over `relation`: each (previous status, status) pair an entity can
-    show, judged as `judged` reads it, so one join judges an event, and numbered (`move`:
-    a number to group by is cheaper than the names of a transition). `prev` '' stands for no
-    previous event; `before` is the state the previous status means (NULL for none). A
-    previous status the machine does not know matches no move: its event was judged
-    `unknown`, not kept, so its entity is folded anyway."""
-    # the rows' numbers as two digits in a base past the largest: unique for every pair
-    base = sum(1 for _ in rows(graph_of(definition))) + 1
-    return f"""SELECT p.n * {base} + r.n AS move, p.value AS prev, NULLIF(p.dest, '') AS before,
-    r.value, r.kind, NULLIF(r.dest, '') AS state, r.missing, r.through
-  FROM relation p JOIN relation r ON r.source = p.dest WHERE p.source = ''
-  UNION ALL
-  SELECT n, '', NULL, value, kind, NULLIF(dest, ''), missing, through
-  FROM relation WHERE source = ''"""
+    """The `moves` table: each (previous status, status) pair an entity can show, judged as
+    `judged` reads it, so one join judges an event, and numbered (`move`: a number to group
+    by is cheaper than the names of a transition). `prev` '' stands for no previous event;
+    `before` is the state the previous status means (NULL for none). A previous status the
+    machine does not know matches no move: its event was judged `unknown`, not kept, so its
+    entity is folded anyway. A table of its own rather than the relation joined with itself:
+    binding the relation twice was a third of planning the one pass."""
+    by_source: dict[str, list[_Row]] = {}
+    for row in _table(definition):
+        by_source.setdefault(row[0], []).append(row)
+    firsts = by_source.get("", [])
+    # a previous status means the state it puts a new entity in
+    pairs = [(p[1], p[3], r) for p in firsts for r in by_source.get(p[3], [])]
+    pairs += [("", "", r) for r in firsts]
+    return _values(
+        ("move", "prev", "before", "value", "kind", "state", "missing", "through"),
+        [
+            (n, prev, before or None, value, kind, dest or None, missing, through)
+            for n, (prev, before, (_, value, kind, dest, missing, through)) in enumerate(pairs, 1)
+        ],
+    )
 
 
 def _judged_step(
@@ -278,10 +295,8 @@ def judged_sql(
     its number of events are wrong (and those of the entities its hash collides with may
     be)."""
     _checked(dialect)
-    return (
-        f"WITH relation AS (\n  {_relation(definition)}\n),\n"
-        f"moves AS (\n  {_moves(definition)}\n)\n"
-        + _judged_step(definition, parts, events, partition)
+    return f"WITH moves AS (\n  {_moves(definition)}\n)\n" + _judged_step(
+        definition, parts, events, partition
     )
 
 
@@ -429,10 +444,7 @@ def summary_sql(definition: Definition, rows: str) -> str:
     entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
     repeated = literal(Kind.REPEATED)
     sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"
-    return f"""WITH relation AS (
-  {_relation(definition)}
-),
-moves AS (
+    return f"""WITH moves AS (
   {_moves(definition)}
 ),
 s AS (SELECT *, {DEST} AS dest FROM {rows} r)

@@ -27,6 +27,7 @@ __all__ = [
     "FIRSTS_SQL",
     "NO_STATUS",
     "TRANSITIONS_SQL",
+    "UNSTARTABLE_SQL",
     "Report",
     "Transition",
     "outcome_map",
@@ -199,6 +200,10 @@ FIRSTS_SQL = (
     "SELECT verdict, id, min(ord) AS first FROM verdicts WHERE verdict <> 'applied' "
     "GROUP BY verdict, id"
 )
+#: the entities no event could start: their first event was illegal or unknown
+UNSTARTABLE_SQL = (
+    f"SELECT id FROM entities WHERE first_verdict IN ('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')"
+)
 
 
 def summarize(
@@ -207,11 +212,13 @@ def summarize(
     as_of: datetime | None,
     transitions: str = TRANSITIONS_SQL,
     firsts: str = FIRSTS_SQL,
+    unstartable: str = UNSTARTABLE_SQL,
 ) -> Report:
     """The report from the relation `entities` and the queries `transitions` (`before, dest,
-    verdict, events, first, example`) and `firsts` (`verdict, id, first`), which `query`
-    can read; by default those two read `verdicts`: one pass over the events for the counts
-    by transition (the verdict counts are their sums), one for the examples."""
+    verdict, events, first, example`), `firsts` (`verdict, id, first`) and `unstartable`
+    (`id`), which `query` can read; by default the first two read `verdicts`: one pass over
+    the events for the counts by transition (the verdict counts are their sums), one for the
+    examples."""
     # each transition's first event by its place (`ord` is unique), its id looked up after:
     # carrying the id through the grouping (`min_by`) costs Spark three times the grouping
     grouped = query(transitions)
@@ -227,13 +234,9 @@ def summarize(
     verdicts = {str(kind): 0 for kind in Kind}
     for t in moves:
         verdicts[str(t.verdict)] += t.count
-    by_final = query(
-        "SELECT final, stuck, count(*), "
-        "sum(CASE WHEN first_verdict IN ('illegal', 'unknown') THEN 1 ELSE 0 END) "
-        "FROM entities GROUP BY final, stuck"
-    )
-    final = _by_count(_summed((state, n) for state, _, n, _ in by_final))
-    stuck = _by_count(_summed((state, n) for state, held, n, _ in by_final if held))
+    by_final = query("SELECT final, stuck, count(*) FROM entities GROUP BY final, stuck")
+    final = _by_count(_summed((state, n) for state, _, n in by_final))
+    stuck = _by_count(_summed((state, n) for state, held, n in by_final if held))
     outcomes: dict[str, int] = {}
     for state, label in outcome_map(definition).items():
         if final.get(state):
@@ -245,27 +248,25 @@ def summarize(
     ):
         examples.setdefault(str(kind), []).append(str(ident))
     ordered = {str(k): tuple(examples[str(k)]) for k in _SEVERITY if str(k) in examples}
-    for label, where in (
-        ("stuck", "stuck"),
-        ("unstartable", "first_verdict IN ('illegal', 'unknown')"),
+    for label, relation in (
+        ("stuck", "SELECT id FROM entities WHERE stuck"),
+        ("unstartable", unstartable),
     ):
-        ids = [
-            str(r[0])
-            for r in query(f"SELECT id FROM entities WHERE {where} ORDER BY id LIMIT {EXAMPLES}")
-        ]
+        rows = query(f"SELECT id FROM ({relation}) u ORDER BY id LIMIT {EXAMPLES}")
+        ids = [str(row[0]) for row in rows]
         if ids:
             ordered[label] = tuple(ids)
     return Report(
         machine=definition.name,
         events=sum(verdicts.values()),
-        entities=sum(int(n) for _, _, n, _ in by_final),
+        entities=sum(int(n) for _, _, n in by_final),
         verdicts=verdicts,
         final=final,
         outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
         stuck=stuck,
         transitions=tuple(moves),
         examples=ordered,
-        unstartable=sum(int(n or 0) for _, _, _, n in by_final),
+        unstartable=int(query(f"SELECT count(*) FROM ({unstartable}) u")[0][0]),
         as_of=as_of,
     )
 

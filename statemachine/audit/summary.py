@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from statemachine.audit.data import Source, register_events
 from statemachine.audit.duck import fold_into
 from statemachine.audit.options import Options
-from statemachine.audit.report import Report, summarize
+from statemachine.audit.report import EXAMPLES, Report, summarize
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
@@ -95,24 +95,30 @@ def one_pass(
     # the folded entities' events are the pass's too: its latest event time is theirs
     latest = con.execute("SELECT max(latest) FROM summary").fetchall()[0][0]
     as_of = options.judged_at(latest)
+    # an entity's first verdict is looked up only where it is read (`entities` is a view, and
+    # a lookup in a column no query reads is not made): the report needs it only for the
+    # entities no event could start, which are found among the few rare rows instead
     grouped = (
-        f"SELECT e.*, COALESCE(f.verdict, '{Kind.APPLIED}') AS first_verdict FROM ({entities}) e "
-        f"LEFT JOIN ({rare}) f ON f.id = e.id AND f.rn = 1"
+        f"SELECT e.*, COALESCE((SELECT f.verdict FROM ({rare}) f WHERE f.id = e.id AND f.rn = 1),"
+        f" '{Kind.APPLIED}') AS first_verdict FROM ({entities}) e"
     )
     con.execute(
-        "CREATE TEMP TABLE entities AS "
+        "CREATE TEMP VIEW entities AS "
         + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
     )
-    firsts = (
+    # a report names no more entities of a verdict than the first few (places are unique)
+    repeated = (
         f"SELECT '{Kind.REPEATED}' AS verdict, id, first_repeated AS first FROM ({entities}) e "
-        f"WHERE first_repeated IS NOT NULL UNION ALL SELECT verdict, id, first FROM ({rare}) f"
+        f"WHERE first_repeated IS NOT NULL ORDER BY first_repeated LIMIT {EXAMPLES}"
     )
     return summarize(
         definition,
         lambda sql: con.execute(sql).fetchall(),
         as_of,
         transitions,
-        firsts,
+        firsts=f"({repeated}) UNION ALL SELECT verdict, id, first FROM ({rare}) f",
+        unstartable=f"SELECT id FROM ({rare}) f WHERE rn = 1 AND verdict IN "
+        f"('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')",
     )
 
 

@@ -195,9 +195,10 @@ def audit_one_pass():
     from statemachine.audit.data import expand, register_events
     from statemachine.audit.duck import connect
     from statemachine.audit.options import Options
-    from statemachine.audit.summary import pass_sql
+    from statemachine.audit.summary import pass_sql, register_moves
     con = connect()
     parts = register_events(con, expand([path]), Options().columns)
+    register_moves(con, definition("dialnexa.call"))
     con.execute(f"CREATE TABLE summary AS {pass_sql(definition('dialnexa.call'), parts)}")
     return {}, {}
 

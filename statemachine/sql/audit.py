@@ -50,6 +50,7 @@ __all__ = [
     "EXAMPLE_VERDICTS",
     "HISTORY_ORDER",
     "KEY_PARTS",
+    "MOVE_COLUMNS",
     "MOVING",
     "REPORTED_COLUMNS",
     "VERDICT_COLUMNS",
@@ -58,6 +59,7 @@ __all__ = [
     "entities_sql",
     "judged_sql",
     "literal",
+    "move_rows",
     "summary_sql",
 ]
 
@@ -202,14 +204,21 @@ def _checked(dialect: str) -> None:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
 
 
-def _moves(definition: Definition) -> str:
-    """The `moves` table: each (previous status, status) pair an entity can show, judged as
-    `judged` reads it, so one join judges an event, and numbered (`move`: a number to group
-    by is cheaper than the names of a transition). `prev` '' stands for no previous event;
-    `before` is the state the previous status means (NULL for none). A previous status the
-    machine does not know matches no move: its event was judged `unknown`, not kept, so its
-    entity is folded anyway. A table of its own rather than the relation joined with itself:
-    binding the relation twice was a third of planning the one pass."""
+#: the columns of `move_rows`
+MOVE_COLUMNS = ("move", "prev", "before", "value", "kind", "state", "missing", "through")
+#: a row of `move_rows`
+_Move = tuple[int, str, str | None, str, str, str | None, str, str]
+
+
+def move_rows(definition: Definition) -> list[_Move]:
+    """The rows of the `moves` table: each (previous status, status) pair an entity can
+    show, judged as `judged` reads it, so one join judges an event, and numbered (`move`: a
+    number to group by is cheaper than the names of a transition). `prev` '' stands for no
+    previous event; `before` is the state the previous status means (NULL for none). A
+    previous status the machine does not know matches no move: its event was judged
+    `unknown`, not kept, so its entity is folded anyway. A table of its own rather than the
+    relation joined with itself: binding the relation twice was a third of planning the one
+    pass."""
     by_source: dict[str, list[_Row]] = {}
     for row in _table(definition):
         by_source.setdefault(row[0], []).append(row)
@@ -217,13 +226,17 @@ def _moves(definition: Definition) -> str:
     # a previous status means the state it puts a new entity in
     pairs = [(p[1], p[3], r) for p in firsts for r in by_source.get(p[3], [])]
     pairs += [("", "", r) for r in firsts]
-    return _values(
-        ("move", "prev", "before", "value", "kind", "state", "missing", "through"),
-        [
-            (n, prev, before or None, value, kind, dest or None, missing, through)
-            for n, (prev, before, (_, value, kind, dest, missing, through)) in enumerate(pairs, 1)
-        ],
-    )
+    return [
+        (n, prev, before or None, value, kind, dest or None, missing, through)
+        for n, (prev, before, (_, value, kind, dest, missing, through)) in enumerate(pairs, 1)
+    ]
+
+
+def _moves(definition: Definition, written: bool) -> list[str]:
+    """The `moves` table as a query's `WITH` clause, when `written`; else none: the query
+    reads a relation of that name its caller made of `move_rows` (a hundred rows written as
+    values were most of the time DuckDB took to plan the one pass)."""
+    return [f"moves AS (\n  {_values(MOVE_COLUMNS, move_rows(definition))}\n)"] if written else []
 
 
 def _judged_step(
@@ -282,6 +295,8 @@ def judged_sql(
     parts: Collection[str] = KEY_PARTS,
     events: str = "events",
     partition: str = "id",
+    *,
+    moves: bool = True,
 ) -> str:
     """The one-pass step as one query over the relation named `events`: the rows of
     `audit_sql` plus `doubt`, true on some event of every entity whose rows may differ from
@@ -293,11 +308,11 @@ def judged_sql(
     expression of `id` that tells histories apart, `id` itself or a hash of it; the entities
     of one hash are judged as one history, so the rows of an entity whose `rn` are not 1 to
     its number of events are wrong (and those of the entities its hash collides with may
-    be)."""
+    be). `moves`: the `moves` table written into the query; False reads the relation
+    `moves` (`move_rows`)."""
     _checked(dialect)
-    return f"WITH moves AS (\n  {_moves(definition)}\n)\n" + _judged_step(
-        definition, parts, events, partition
-    )
+    written = "".join(f"WITH {cte}\n" for cte in _moves(definition, moves))
+    return written + _judged_step(definition, parts, events, partition)
 
 
 def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
@@ -329,7 +344,7 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
     return [
         ("relation", _relation(definition)),
-        ("moves", _moves(definition)),
+        ("moves", _values(MOVE_COLUMNS, move_rows(definition))),
         ("judged", _judged_step(definition, KEY_PARTS)),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
@@ -416,7 +431,7 @@ DEST = "COALESCE(state, status, '')"
 EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
 
 
-def summary_sql(definition: Definition, rows: str) -> str:
+def summary_sql(definition: Definition, rows: str, *, moves: bool = True) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`,
     `doubt` and `move`, as `judged_sql` gives them; `move` may be NULL on every row) summed up
     in one pass that keeps none of them. Three groupings of the same stream, their rows told
@@ -440,14 +455,14 @@ def summary_sql(definition: Definition, rows: str) -> str:
     number of their move and named after (grouping ten million events by three names took
     twice as long); the few transitions several moves make (an alias and its state; no
     state before, for a first status and one after a status that names none) are summed
-    again."""
+    again. `moves`: as for `judged_sql`."""
     entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
     repeated = literal(Kind.REPEATED)
     sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"
-    return f"""WITH moves AS (
-  {_moves(definition)}
-),
-s AS (SELECT *, {DEST} AS dest FROM {rows} r)
+    ctes = ",\n".join(
+        [*_moves(definition, moves), f"s AS (SELECT *, {DEST} AS dest FROM {rows} r)"]
+    )
+    return f"""WITH {ctes}
 SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, {entity}, min(ord) AS first,
   NULL AS example, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
   NULL AS latest, min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated,

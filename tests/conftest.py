@@ -45,6 +45,15 @@ def run_cli(
     )
 
 
+def imported(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules a process run with `python -X importtime` imported, from its log."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 @pytest.fixture
 def write(tmp_path: Path) -> Callable[..., Path]:
     """Write a dedented YAML text to a file under tmp_path and return its path."""

@@ -16,7 +16,7 @@ from statemachine.audit import Columns, Options, Outputs, audit
 from statemachine.runtime import definition, lifecycle
 from statemachine.runtime.streams import Event
 from statemachine.sql.audit import audit_sql
-from tests.conftest import run_cli
+from tests.conftest import imported, run_cli
 from tests.test_audit_agreement import spark  # noqa: F401 - the Spark session fixture
 
 HEADER = ["call_id", "status", "at", "event_id"]
@@ -216,6 +216,24 @@ def test_clean_log_exits_0_and_the_text_summary_reads(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("dialnexa.call: 3 events, 1 entity")
     assert "verdicts   applied 3" in done.stdout
+
+
+def test_a_report_with_nothing_to_fold_loads_no_arrow(tmp_path: Path) -> None:
+    """PyArrow (and pandas, which it loads when installed) takes longer to import than a
+    small audit takes to run; the one pass needs it only to fold entities in doubt."""
+    data = write_csv(tmp_path / "ok.csv", ROWS[:3])
+    cli = ["-m", "statemachine", "audit", "dialnexa.call", str(data), "--id", "call_id"]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *cli],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = imported(done)
+    assert "duckdb" in modules  # the log was read
+    assert "pyarrow" not in modules
 
 
 @pytest.mark.parametrize(

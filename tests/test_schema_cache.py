@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import imported
+
 CORPUS = Path(__file__).resolve().parent / "schema_corpus"
 
 VALID = """
@@ -46,17 +48,8 @@ def _check(cache: Path | None, *args: str, cwd: Path) -> subprocess.CompletedPro
     )
 
 
-def _imported(result: subprocess.CompletedProcess[str]) -> set[str]:
-    """The modules the process imported, from its `-X importtime` log."""
-    return {
-        line.rsplit("|", 1)[1].strip()
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:")
-    }
-
-
 def _validated(result: subprocess.CompletedProcess[str]) -> bool:
-    return "jsonschema" in _imported(result)
+    return "jsonschema" in imported(result)
 
 
 def _shown(result: subprocess.CompletedProcess[str]) -> tuple[int, str, list[str]]:
@@ -159,6 +152,6 @@ def test_a_cached_check_loads_neither_openssl_nor_jsonschema(tmp_path: Path) -> 
     """Start-up is a target (issue 12): the cache key's hash must not pull in OpenSSL."""
     cache = tmp_path / "cache"
     assert _check(cache, cwd=tmp_path).returncode == 0  # remembers the bundled machines
-    modules = _imported(_check(cache, cwd=tmp_path))
+    modules = imported(_check(cache, cwd=tmp_path))
     assert "statemachine.io.schema" in modules
     assert not modules & {"hashlib", "_hashlib", "jsonschema"}

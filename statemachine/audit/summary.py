@@ -126,17 +126,21 @@ def one_pass(
 
 
 def register_moves(con: duckdb.DuckDBPyConnection, definition: Definition) -> None:
-    """The relation `moves` (`move_rows`) in `con`, which the pass's queries read: an Arrow
-    table costs DuckDB nothing to plan, the same rows written into a query as values were
-    most of the time it took to plan the pass (about 20 of 26 ms at 1M events)."""
-    import pyarrow as pa
-
+    """The table `moves` (`move_rows`) in `con`, which the pass's queries read. Made from
+    lists handed over as parameters, it is planned once and cheaply: the same rows written
+    into each query as values were most of the time DuckDB took to plan the pass (about 20 of
+    26 ms at 1M events). (An Arrow table would cost nothing to plan, but importing PyArrow
+    costs a small audit more than the whole pass.)"""
     rows = move_rows(definition)
-    columns = [
-        pa.array([row[i] for row in rows], pa.int64() if name == "move" else pa.string())
-        for i, name in enumerate(MOVE_COLUMNS)
-    ]
-    con.register("moves", pa.table(columns, names=list(MOVE_COLUMNS)))
+    kinds = ("BIGINT" if name == "move" else "VARCHAR" for name in MOVE_COLUMNS)
+    columns = ", ".join(
+        f"unnest(CAST(${i} AS {kind}[])) AS {name}"
+        for i, (name, kind) in enumerate(zip(MOVE_COLUMNS, kinds, strict=True), 1)
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE moves AS SELECT {columns}",
+        [[row[i] for row in rows] for i in range(len(MOVE_COLUMNS))],
+    )
 
 
 def pass_sql(definition: Definition, parts: frozenset[str]) -> str:

@@ -196,10 +196,10 @@ def audit_one_pass():
     from statemachine.audit.duck import connect
     from statemachine.audit.options import Options
     from statemachine.audit.summary import pass_sql, register_moves
-    con = connect()
+    machine, con = definition("dialnexa.call"), connect()
     parts = register_events(con, expand([path]), Options().columns)
-    register_moves(con, definition("dialnexa.call"))
-    con.execute(f"CREATE TABLE summary AS {pass_sql(definition('dialnexa.call'), parts)}")
+    register_moves(con, machine)
+    con.execute(f"CREATE TABLE summary AS {pass_sql(machine, parts)}")
     return {}, {}
 
 def polars_job():

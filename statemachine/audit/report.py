@@ -28,6 +28,7 @@ __all__ = [
     "NO_STATUS",
     "TRANSITIONS_SQL",
     "UNSTARTABLE_SQL",
+    "UNSTARTING",
     "Report",
     "Transition",
     "outcome_map",
@@ -200,10 +201,10 @@ FIRSTS_SQL = (
     "SELECT verdict, id, min(ord) AS first FROM verdicts WHERE verdict <> 'applied' "
     "GROUP BY verdict, id"
 )
-#: the entities no event could start: their first event was illegal or unknown
-UNSTARTABLE_SQL = (
-    f"SELECT id FROM entities WHERE first_verdict IN ('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')"
-)
+#: the first verdicts of an entity no event could start, as an SQL list
+UNSTARTING = f"('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')"
+#: the entities no event could start
+UNSTARTABLE_SQL = f"SELECT id FROM entities WHERE first_verdict IN {UNSTARTING}"
 
 
 def summarize(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from statemachine.audit.data import Source, register_events
 from statemachine.audit.duck import fold_into
 from statemachine.audit.options import Options
-from statemachine.audit.report import EXAMPLES, Report, summarize
+from statemachine.audit.report import EXAMPLES, UNSTARTING, Report, summarize
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
@@ -120,8 +120,7 @@ def one_pass(
         as_of,
         transitions,
         firsts=f"({repeated}) UNION ALL SELECT verdict, id, first FROM ({rare}) f",
-        unstartable=f"SELECT id FROM ({rare}) f WHERE rn = 1 AND verdict IN "
-        f"('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')",
+        unstartable=f"SELECT id FROM ({rare}) f WHERE rn = 1 AND verdict IN {UNSTARTING}",
     )
 
 

@@ -47,7 +47,6 @@ from statemachine.runtime.streams import DEFAULT_POLICY, Action
 __all__ = [
     "DEST",
     "DIALECTS",
-    "EXAMPLE_VERDICTS",
     "HISTORY_ORDER",
     "KEY_PARTS",
     "MOVE_COLUMNS",
@@ -232,11 +231,11 @@ def move_rows(definition: Definition) -> list[_Move]:
     ]
 
 
-def _moves(definition: Definition, written: bool) -> list[str]:
-    """The `moves` table as a query's `WITH` clause, when `written`; else none: the query
-    reads a relation of that name its caller made of `move_rows` (a hundred rows written as
-    values were most of the time DuckDB took to plan the one pass)."""
-    return [f"moves AS (\n  {_values(MOVE_COLUMNS, move_rows(definition))}\n)"] if written else []
+def _moves(definition: Definition) -> str:
+    """The `moves` table written as values. A query that plans it more than once can read a
+    table its caller made of `move_rows` instead: a hundred rows written as values were most
+    of the time DuckDB took to plan the one pass."""
+    return _values(MOVE_COLUMNS, move_rows(definition))
 
 
 def _judged_step(
@@ -311,7 +310,7 @@ def judged_sql(
     be). `moves`: the `moves` table written into the query; False reads the relation
     `moves` (`move_rows`)."""
     _checked(dialect)
-    written = "".join(f"WITH {cte}\n" for cte in _moves(definition, moves))
+    written = f"WITH moves AS (\n  {_moves(definition)}\n)\n" if moves else ""
     return written + _judged_step(definition, parts, events, partition)
 
 
@@ -344,7 +343,7 @@ def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:
   SELECT {_own()}, verdict, before, current, state, missing, through FROM fold"""
     return [
         ("relation", _relation(definition)),
-        ("moves", _values(MOVE_COLUMNS, move_rows(definition))),
+        ("moves", _moves(definition)),
         ("judged", _judged_step(definition, KEY_PARTS)),
         ("doubted", "SELECT DISTINCT id FROM judged WHERE doubt"),
         (
@@ -427,9 +426,6 @@ FROM x"""
 #: status itself (one the machine does not know), '' for none
 DEST = "COALESCE(state, status, '')"
 
-#: the verdicts a report names example entities of: all but applied
-EXAMPLE_VERDICTS = tuple(str(kind) for kind in Kind if kind is not Kind.APPLIED)
-
 
 def summary_sql(definition: Definition, rows: str, *, moves: bool = True) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`,
@@ -459,10 +455,8 @@ def summary_sql(definition: Definition, rows: str, *, moves: bool = True) -> str
     entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
     repeated = literal(Kind.REPEATED)
     sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"
-    ctes = ",\n".join(
-        [*_moves(definition, moves), f"s AS (SELECT *, {DEST} AS dest FROM {rows} r)"]
-    )
-    return f"""WITH {ctes}
+    written = f"moves AS (\n  {_moves(definition)}\n),\n" if moves else ""
+    return f"""WITH {written}s AS (SELECT *, {DEST} AS dest FROM {rows} r)
 SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, {entity}, min(ord) AS first,
   NULL AS example, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
   NULL AS latest, min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated,

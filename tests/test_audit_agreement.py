@@ -20,10 +20,11 @@ from unittest import mock
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from statemachine.audit import Options, Outputs, audit, summary
+from statemachine.audit.data import expand
 from statemachine.graph import graph_of
 from statemachine.model.definition import Definition
 from statemachine.runtime import definition
@@ -168,11 +169,12 @@ def test_python_and_duckdb_agree(
     entities=st.integers(1, 12),
     buckets=st.integers(1, 4),
 )
-def test_entities_judged_as_one_history_by_a_hash_collision_are_folded(
+def test_entities_judged_as_one_history_by_a_hash_collision_make_the_pass_give_way(
     seed: int, machine: str, entities: int, buckets: int
 ) -> None:
     """The one pass sorts histories by a hash of the id: with a hash of a few values (so that
-    most entities collide) its report is still the replay's."""
+    most entities collide) it finds the collision and gives way (`one_pass` gives no report),
+    and the audit's report is still the replay's."""
     d = definition(machine)
     with tempfile.TemporaryDirectory() as out:
         data = write(Path(out) / "log.csv", log(seed, d, entities))
@@ -180,6 +182,36 @@ def test_entities_judged_as_one_history_by_a_hash_collision_are_folded(
         expected = audit(d, [str(data)], options, engine="python").as_json()
         with mock.patch.object(summary, "_PARTITION", f"hash(id) % {buckets}"):
             assert audit(d, [str(data)], options, engine="duckdb").as_json() == expected
+            passed = summary.one_pass(duckdb.connect(), d, expand([str(data)]), options)
+        [(shared,)] = duckdb.execute(
+            f"SELECT count(DISTINCT hash(id) % {buckets}) < count(DISTINCT id) "
+            f"FROM read_csv('{data}', all_varchar = true)"
+        ).fetchall()
+        assert passed is None if shared else passed.as_json() == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    machine=st.sampled_from(MACHINES),
+    entities=st.integers(5, 60),
+    batch=st.integers(1, 20),
+)
+# logs where a transition's first event in the first batch is not its first (found by fuzzing)
+@example(seed=3029958244, machine="dialnexa.call", entities=50, batch=4)
+@example(seed=217355390, machine="dialnexa.transfer", entities=44, batch=7)
+def test_a_transitions_first_event_is_found_in_batches(
+    seed: int, machine: str, entities: int, batch: int
+) -> None:
+    """When the fold judges a transition's first event otherwise, the entities not folded
+    are judged again, those with an event among the first few, then eight times as many:
+    with batches of a few events the report (each transition's example) is the replay's."""
+    d = definition(machine)
+    with tempfile.TemporaryDirectory() as out:
+        data = write(Path(out) / "log.csv", log(seed, d, entities))
+        expected = audit(d, [str(data)], engine="python").as_json()
+        with mock.patch.object(summary, "_FIRST_BATCH", batch):
+            assert audit(d, [str(data)], engine="duckdb").as_json() == expected
 
 
 def test_moves_named_alike_are_one_transition(tmp_path: Path) -> None:

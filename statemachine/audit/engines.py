@@ -138,7 +138,7 @@ def run(
     when the data cannot be read as asked. On DuckDB and Python the audit's relations
     (`events`, `verdicts`, `entities`) stay in `con` when one is given; without it and
     without a file to write, DuckDB sums the events up in one pass and keeps no row of
-    them."""
+    them (unless two ids share the hash the pass sorts by)."""
     import duckdb
 
     if engine == "spark":
@@ -150,9 +150,8 @@ def run(
     try:
         if engine == "python":
             return _python(con, definition, sources, options, outputs)
-        if report_only:
-            return one_pass(con, definition, sources, options)
-        return _duckdb(con, definition, sources, options, outputs)
+        summed = one_pass(con, definition, sources, options) if report_only else None
+        return summed or _duckdb(con, definition, sources, options, outputs)
     except (duckdb.ConversionException, duckdb.InvalidInputException) as err:
         # named by file, line and column as `replay` names it, where replay would refuse it
         raise bad_value(sources, options.columns) or InputError(

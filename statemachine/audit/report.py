@@ -22,6 +22,7 @@ from statemachine.runtime.streams import counted
 from statemachine.sql.audit import DEST
 
 __all__ = [
+    "BY_FINAL_SQL",
     "EXAMPLES",
     "FINDINGS_SQL",
     "FIRSTS_SQL",
@@ -203,6 +204,8 @@ FIRSTS_SQL = (
 )
 #: the first verdicts of an entity no event could start, as an SQL list
 UNSTARTING = f"('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')"
+#: the entities by final state and whether they are stuck
+BY_FINAL_SQL = "SELECT final, stuck, count(*) FROM entities GROUP BY final, stuck"
 #: the entities no event could start
 UNSTARTABLE_SQL = f"SELECT id FROM entities WHERE first_verdict IN {UNSTARTING}"
 
@@ -214,12 +217,13 @@ def summarize(
     transitions: str = TRANSITIONS_SQL,
     firsts: str = FIRSTS_SQL,
     unstartable: str = UNSTARTABLE_SQL,
+    by_final: str = BY_FINAL_SQL,
 ) -> Report:
     """The report from the relation `entities` and the queries `transitions` (`before, dest,
-    verdict, events, first, example`), `firsts` (`verdict, id, first`) and `unstartable`
-    (`id`), which `query` can read; by default the first two read `verdicts`: one pass over
-    the events for the counts by transition (the verdict counts are their sums), one for the
-    examples."""
+    verdict, events, first, example`), `firsts` (`verdict, id, first`), `unstartable` (`id`)
+    and `by_final` (`final, stuck, entities`), which `query` can read; by default the first
+    two read `verdicts`: one pass over the events for the counts by transition (the verdict
+    counts are their sums), one for the examples."""
     # each transition's first event by its place (`ord` is unique), its id looked up after:
     # carrying the id through the grouping (`min_by`) costs Spark three times the grouping
     grouped = query(transitions)
@@ -235,9 +239,9 @@ def summarize(
     verdicts = {str(kind): 0 for kind in Kind}
     for t in moves:
         verdicts[str(t.verdict)] += t.count
-    by_final = query("SELECT final, stuck, count(*) FROM entities GROUP BY final, stuck")
-    final = _by_count(_summed((state, n) for state, _, n in by_final))
-    stuck = _by_count(_summed((state, n) for state, held, n in by_final if held))
+    finals = query(by_final)
+    final = _by_count(_summed((state, n) for state, _, n in finals))
+    stuck = _by_count(_summed((state, n) for state, held, n in finals if held))
     outcomes: dict[str, int] = {}
     for state, label in outcome_map(definition).items():
         if final.get(state):
@@ -260,7 +264,7 @@ def summarize(
     return Report(
         machine=definition.name,
         events=sum(verdicts.values()),
-        entities=sum(int(n) for _, _, n in by_final),
+        entities=sum(int(n) for _, _, n in finals),
         verdicts=verdicts,
         final=final,
         outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),

@@ -1,26 +1,29 @@
 """The DuckDB audit's report in one pass, when nothing asks for the rows of its events.
 
 Every event is judged (`judged_sql`) and summed up as it streams (`summary_sql`): one row per
-entity, one per transition, one per entity and rare verdict, none per event (writing ten
-million rows and reading them back was a third of the audit's time). Histories are told
-apart by a hash of the id, cheaper to sort by; entities whose hashes collide are judged as
-one history. The entities the pass may judge wrong (`doubt`, or a collision) are folded by
-the runtime's replay and their sums put in place of their judged ones: their counts are
-taken out and the fold's added. A transition's first event is the pass's when its entity
-was not folded and the fold's when that comes first; otherwise (the fold judged the pass's
-first event otherwise, and entities that were not folded have the transition) it is
-searched for among those (`_first_unfolded`).
+transition, one per entity and rare verdict, the entities counted by final state, none per
+event (writing ten million rows and reading them back was a third of the audit's time), and
+a row only for the entities the report has to look at again: those in doubt, and those a
+limit may find stuck. Histories are told apart by a hash of the id, cheaper to sort by;
+entities whose hashes collide are judged as one history, which the pass finds but cannot
+undo in its counts: the audit then keeps every event's row (`one_pass` gives way). The
+entities the pass may judge wrong (`doubt`) are folded by the runtime's replay and their
+sums put in place of their judged ones: their counts are taken out and the fold's added. A
+transition's first event is the pass's when its entity was not folded and the fold's when
+that comes first; otherwise (the fold judged the pass's first event otherwise, and entities
+that were not folded have the transition) it is searched for among those
+(`_first_unfolded`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from statemachine.audit.data import Source, register_events
 from statemachine.audit.duck import fold_into
 from statemachine.audit.options import Options
-from statemachine.audit.report import EXAMPLES, UNSTARTING, Report, summarize
+from statemachine.audit.report import BY_FINAL_SQL, EXAMPLES, UNSTARTING, Report, summarize
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
@@ -29,6 +32,7 @@ from statemachine.sql.audit import (
     REPORTED_COLUMNS,
     entities_sql,
     judged_sql,
+    limited,
     move_rows,
     summary_sql,
 )
@@ -45,18 +49,18 @@ Sums = tuple[int, int, str]
 
 #: what the pass tells histories apart by: its window sorts by a hash of the id a tenth
 #: faster than by the id's text (10M events); an entity judged with another of its hash
-#: (`collided`) is folded, as is every entity of that hash (the first of them may look
-#: clean), so that judging the folded entities' events again reproduces the pass's sums
+#: (`collided`) makes the pass give way to the audit that keeps every event's row
 _PARTITION = "hash(id)"
 
-#: the rows of `summary_sql` of each kind: an entity's, a transition's, an entity's first event
-#: of a rare verdict
+#: the rows of `summary_sql` of each kind: an entity's, the entities counted by final state,
+#: a transition's, an entity's first event of a rare verdict
 _ENTITY = "id IS NOT NULL AND verdict IS NULL"
-_TRANSITION = "id IS NULL"
+_COUNTED = "id IS NULL AND verdict IS NULL"
+_TRANSITION = "id IS NULL AND verdict IS NOT NULL"
 _RARE = "id IS NOT NULL AND verdict IS NOT NULL"
 
 _MOVES = f"SELECT before, dest, verdict, events, first, example FROM {{}} WHERE {_TRANSITION}"
-#: the pass's rows of the entities it judged right (not folded)
+#: the pass's rows of the entities it judged right (not folded) that the report looks at
 _UNFOLDED = f"SELECT * FROM summary WHERE {_ENTITY} AND NOT doubtful"
 #: the pass's rare rows of the entities it judged right
 _UNFOLDED_RARE = f"SELECT * FROM summary WHERE {_RARE} AND id NOT IN (SELECT id FROM doubted)"
@@ -72,29 +76,31 @@ def one_pass(
     definition: Definition,
     sources: Sequence[Source],
     options: Options,
-) -> Report:
-    """The report of the events in `sources`, judged and summed up without keeping them."""
+) -> Report | None:
+    """The report of the events in `sources`, judged and summed up without keeping them;
+    None when entities share a hash of their ids (the pass judged them as one history)."""
     parts = register_events(con, sources, options.columns)
     register_moves(con, definition)
-    con.execute(f"CREATE TEMP TABLE summary AS {pass_sql(definition, parts)}")
-    if con.execute("SELECT bool_or(collided) FROM summary").fetchall()[0][0]:
-        con.execute(
-            f"UPDATE summary SET doubtful = TRUE WHERE {_ENTITY} AND {_PARTITION} IN "
-            f"(SELECT {_PARTITION} FROM summary WHERE collided)"
-        )
+    held = limited(definition, options.limits(definition))
+    con.execute(f"CREATE TEMP TABLE summary AS {pass_sql(definition, parts, held)}")
+    if con.execute(f"SELECT bool_or(collided) FROM summary WHERE {_ENTITY}").fetchall()[0][0]:
+        con.execute("DROP TABLE summary")
+        return None
     con.execute(f"CREATE TEMP TABLE doubted AS SELECT id FROM summary WHERE {_ENTITY} AND doubtful")
-    entities = f"SELECT * FROM summary WHERE {_ENTITY}"
+    entities = _UNFOLDED
+    counted = f"SELECT dest AS final, events FROM summary WHERE {_COUNTED}"
     rare = f"SELECT * FROM summary WHERE {_RARE}"
     transitions = _MOVES.format("summary")
     if _count(con, "doubted"):
-        _fold_doubted(con, definition)
+        _fold_doubted(con, definition, held)
         entities = f"{_UNFOLDED} UNION ALL SELECT * FROM refolded WHERE {_ENTITY}"
         rare = f"{_UNFOLDED_RARE} UNION ALL SELECT * FROM refolded WHERE {_RARE}"
-        if _count(con, f"({_UNFOLDED})"):
+        if _count(con, f"(SELECT * FROM summary WHERE ({_ENTITY} AND NOT doubtful) OR {_COUNTED})"):
             _merge_transitions(con, definition, parts)
             transitions = "SELECT * FROM transitions"
         else:  # every entity was folded (a long history): the fold's sums are all there is
             transitions = _MOVES.format("refolded")
+        counted += f" UNION ALL SELECT dest, events FROM refolded WHERE {_COUNTED}"
     # the folded entities' events are the pass's too: its latest event time is theirs
     latest = con.execute("SELECT max(latest) FROM summary").fetchall()[0][0]
     as_of = options.judged_at(latest)
@@ -109,18 +115,14 @@ def one_pass(
         "CREATE TEMP VIEW entities AS "
         + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
     )
-    # a report names no more entities of a verdict than the first few (places are unique)
-    repeated = (
-        f"SELECT '{Kind.REPEATED}' AS verdict, id, first_repeated AS first FROM ({entities}) e "
-        f"WHERE first_repeated IS NOT NULL ORDER BY first_repeated LIMIT {EXAMPLES}"
-    )
     return summarize(
         definition,
         lambda sql: con.execute(sql).fetchall(),
         as_of,
         transitions,
-        firsts=f"({repeated}) UNION ALL SELECT verdict, id, first FROM ({rare}) f",
+        firsts=f"SELECT verdict, id, first FROM ({rare}) f",
         unstartable=f"SELECT id FROM ({rare}) f WHERE rn = 1 AND verdict IN {UNSTARTING}",
+        by_final=f"{BY_FINAL_SQL} UNION ALL SELECT final, FALSE, events FROM ({counted}) c",
     )
 
 
@@ -142,11 +144,12 @@ def register_moves(con: duckdb.DuckDBPyConnection, definition: Definition) -> No
     )
 
 
-def pass_sql(definition: Definition, parts: frozenset[str]) -> str:
+def pass_sql(definition: Definition, parts: frozenset[str], held: Collection[str] = ()) -> str:
     """The pass as one query over `events` (whose key parts are `parts`) and `moves`
-    (`register_moves`): the rows of `summary_sql`."""
+    (`register_moves`): the rows of `summary_sql`, with a row for each entity whose final
+    state is in `held`."""
     judged = f"({judged_sql(definition, 'duckdb', parts, partition=_PARTITION, moves=False)})"
-    return summary_sql(definition, judged, moves=False)
+    return summary_sql(definition, judged, moves=False, held=held, examples=EXAMPLES)
 
 
 def _sums(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Key, Sums]:
@@ -161,7 +164,9 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0])
 
 
-def _fold_doubted(con: duckdb.DuckDBPyConnection, definition: Definition) -> None:
+def _fold_doubted(
+    con: duckdb.DuckDBPyConnection, definition: Definition, held: Collection[str]
+) -> None:
     """The doubted entities' events read again (`doubted_events`), folded and summed up
     (`refolded`)."""
     con.execute(
@@ -170,7 +175,8 @@ def _fold_doubted(con: duckdb.DuckDBPyConnection, definition: Definition) -> Non
     for _ in fold_into(con, definition, "SELECT * FROM doubted_events", "folded"):
         pass
     folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt, NULL AS move FROM folded)"
-    con.execute(f"CREATE TEMP TABLE refolded AS {summary_sql(definition, folded, moves=False)}")
+    summed = summary_sql(definition, folded, moves=False, held=held, examples=EXAMPLES)
+    con.execute(f"CREATE TEMP TABLE refolded AS {summed}")
 
 
 def _merge_transitions(
@@ -213,8 +219,8 @@ def _merge_transitions(
     )
 
 
-#: how many entities the first search for a transition's first event judges again
-_FIRST_BATCH = 4096
+#: how many events' entities the first search for a transition's first event judges again
+_FIRST_BATCH = 1 << 16
 
 
 def _first_unfolded(
@@ -224,23 +230,23 @@ def _first_unfolded(
     unsure: set[Key],
 ) -> dict[Key, tuple[int, str]]:
     """The first event (place, entity) of each transition in `unsure` among the entities not
-    folded. Those entities are judged again in the order of their first event, the first
-    `_FIRST_BATCH`, then eight times as many each time: a transition's first event found in a
-    batch is its first when it comes before the first event of every entity left out (a
+    folded. Those with an event among the first `_FIRST_BATCH` events are judged again, then
+    those among eight times as many each time: a transition's first event found is its first
+    when it comes before the first event left out, as every entity left out does (a
     transition's first events are usually among the first entities; judging all of them
     again would cost as much as the pass)."""
     found: dict[Key, tuple[int, str]] = {}
-    unfolded = f"SELECT id, first FROM ({_UNFOLDED})"
     limit = _FIRST_BATCH
     while unsure - found.keys():
+        rest = con.execute(f"SELECT ord FROM events ORDER BY ord LIMIT 1 OFFSET {limit}").fetchall()
+        bound = f"WHERE ord < {int(rest[0][0])}" if rest else ""
         con.execute(
             "CREATE OR REPLACE TEMP TABLE again AS SELECT * FROM events SEMI JOIN "
-            f"({unfolded} ORDER BY first LIMIT {limit}) USING (id)"
+            f"(SELECT id FROM events {bound} EXCEPT SELECT id FROM doubted) USING (id)"
         )
-        rest = con.execute(f"{unfolded} ORDER BY first LIMIT 1 OFFSET {limit}").fetchall()
         judged = judged_sql(definition, "duckdb", parts, "again", _PARTITION, moves=False)
         for key, (_, first, example) in _sums(con, _BY_TRANSITION.format(judged)).items():
-            if key in unsure and (not rest or first < rest[0][1]):
+            if key in unsure and (not rest or first < rest[0][0]):
                 found[key] = (first, example)
         if not rest:
             break

@@ -57,6 +57,7 @@ __all__ = [
     "audit_steps",
     "entities_sql",
     "judged_sql",
+    "limited",
     "literal",
     "move_rows",
     "summary_sql",
@@ -369,19 +370,34 @@ def _interval_seconds(dialect: str, start: str, end: str) -> str:
     return f"unix_timestamp({end}) - unix_timestamp({start})"
 
 
-def _entity_aggregates(definition: Definition, dialect: str, first_verdict: bool = True) -> str:
+def _entity_aggregates(
+    definition: Definition, dialect: str, first_verdict: bool = True, entered: bool = True
+) -> str:
     """The aggregates of one entity's per-event rows: `events`, `first_verdict` (unless not
     `first_verdict`), `final` (the state after its last event) and `entered` (when it entered
-    it); Spark carries the first verdict and the final state as places (`_carried`)."""
+    it; NULL when not `entered`); Spark carries the first verdict and the final state as
+    places (`_carried`)."""
     # the value at the greatest key, NULL values kept (DuckDB's max_by would skip them)
     last = "arg_max_null" if dialect == "duckdb" else "max_by"
     verdict, _ = _carried(dialect, "verdict", "first_verdict", [str(k) for k in Kind])
     after, _ = _carried(dialect, "after", "final", list(definition.states))
     first = f"min_by({verdict}, rn) AS first_verdict, " if first_verdict else ""
-    return (
-        f"count(*) AS events, {first}{last}({after}, rn) AS final, "
-        f"{last}(ts, CASE WHEN verdict IN ({_MOVING_LIST}) THEN rn END) AS entered"
+    when = (
+        f"{last}(ts, CASE WHEN verdict IN ({_MOVING_LIST}) THEN rn END)"
+        if entered
+        else "CAST(NULL AS TIMESTAMP)"
     )
+    return f"count(*) AS events, {first}{last}({after}, rn) AS final, {when} AS entered"
+
+
+def limited(definition: Definition, limits: Mapping[str, timedelta]) -> dict[str, int]:
+    """The states of `definition` an entity can be stuck in (not final, with a limit in
+    `limits`), each with its limit in seconds."""
+    return {
+        state: int(limit.total_seconds())
+        for state, limit in limits.items()
+        if state in definition.states and not definition.states[state].final
+    }
 
 
 def entities_sql(
@@ -399,9 +415,8 @@ def entities_sql(
     if dialect not in ("duckdb", "spark"):
         raise ValueError(f"entities_sql reads DuckDB or Spark SQL, not {dialect!r}")
     table = [
-        f"WHEN {literal(state)} THEN {int(limit.total_seconds())}"
-        for state, limit in limits.items()
-        if state in definition.states and not definition.states[state].final
+        f"WHEN {literal(state)} THEN {seconds}"
+        for state, seconds in limited(definition, limits).items()
     ]
     _, first_verdict = _carried(dialect, "verdict", "first_verdict", [str(k) for k in Kind])
     _, final = _carried(dialect, "after", "final", list(definition.states))
@@ -427,24 +442,34 @@ FROM x"""
 DEST = "COALESCE(state, status, '')"
 
 
-def summary_sql(definition: Definition, rows: str, *, moves: bool = True) -> str:
+def summary_sql(
+    definition: Definition,
+    rows: str,
+    *,
+    moves: bool = True,
+    held: Collection[str] = (),
+    examples: int = 5,
+) -> str:
     """DuckDB: the per-event rows of the relation `rows` (the columns of `REPORTED_COLUMNS`,
     `doubt` and `move`, as `judged_sql` gives them; `move` may be NULL on every row) summed up
-    in one pass that keeps none of them. Three groupings of the same stream, their rows told
-    apart by `id` and `verdict`:
+    in one pass that keeps none of them. Groupings of the same stream, their rows told apart
+    by `id` and `verdict`:
 
-    - an entity's (`id` set, `verdict` NULL): the columns `entities_sql` groups but
-      `first_verdict`, `first` (the place of its first event), `doubtful` (some event is in
-      doubt), `collided` (its `rn` are not 1 to its number of events: judged with another
-      entity) and `first_repeated` (the place of its first `repeated` event);
-    - a transition's (`id` NULL): `before`, `dest` (the state, or the status the machine
-      does not know), `verdict`, `events`, `first` (the place of its first event), `example`
-      (that event's entity) and `latest` (its last event time);
+    - an entity's (`id` set, `verdict` NULL), for the entities a report still has to look at:
+      those in doubt (`doubtful`: some event is; `collided`: its `rn` are not 1 to its number
+      of events, it was judged with another entity) and those whose final state is in `held`
+      (a limit may find them stuck): the columns `entities_sql` groups but `first_verdict`
+      (`entered` only with `held`: no other entity's is read);
+    - the other entities' number by final state (`id` and `verdict` NULL): `dest`, `events`;
+    - a transition's (`id` NULL, `verdict` set): `before`, `dest` (the state, or the status
+      the machine does not know), `verdict`, `events`, `first` (the place of its first
+      event), `example` (that event's entity) and `latest` (its last event time);
     - an entity's first event of each verdict few events have, all but `applied` and
       `repeated` (a retried delivery is about as common as a move) (`id` and `verdict` set):
       `first`, its place, and `rn`, its place in the history. An entity's first verdict is
       the one of these at `rn` 1, else `applied`: nothing came before a first event, so it
-      is never `repeated`.
+      is never `repeated`. Of `repeated`, the first event of the first `examples` entities
+      not in doubt, which a report names (`rn` NULL).
 
     Each grouping computes only its own aggregates (DuckDB's `GROUPING SETS` computes every
     aggregate for each: a tenth of the pass at 10M events). Transitions are grouped by the
@@ -452,19 +477,33 @@ def summary_sql(definition: Definition, rows: str, *, moves: bool = True) -> str
     twice as long); the few transitions several moves make (an alias and its state; no
     state before, for a first status and one after a status that names none) are summed
     again. `moves`: as for `judged_sql`."""
-    entity = _entity_aggregates(definition, "duckdb", first_verdict=False)
+    entity = _entity_aggregates(definition, "duckdb", first_verdict=False, entered=bool(held))
     repeated = literal(Kind.REPEATED)
     sums = "count(*) AS events, min(ord) AS first, arg_min(id, ord) AS example, max(ts) AS latest"
     written = f"moves AS (\n  {_moves(definition)}\n),\n" if moves else ""
-    return f"""WITH {written}s AS (SELECT *, {DEST} AS dest FROM {rows} r)
-SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, {entity}, min(ord) AS first,
-  NULL AS example, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
-  NULL AS latest, min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated,
-  NULL AS rn
-FROM s GROUP BY id
+    doubt = "(doubtful OR collided)"
+    states = ", ".join(map(literal, held))
+    kept = f"COALESCE({doubt} OR final IN ({states}), FALSE)" if held else doubt
+    return f"""WITH {written}s AS (SELECT *, {DEST} AS dest FROM {rows} r),
+e AS (
+  SELECT id, {entity}, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
+    min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated
+  FROM s GROUP BY id
+)
+SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, events, final, entered,
+  NULL AS first, NULL AS example, doubtful, collided, NULL AS latest, NULL AS rn
+FROM e WHERE {kept}
+UNION ALL
+SELECT NULL, NULL, final, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM e WHERE NOT {kept} GROUP BY final
+UNION ALL
+(SELECT id, NULL, NULL, {repeated}, NULL, NULL, NULL, first_repeated, NULL, NULL, NULL, NULL,
+  NULL
+FROM e WHERE first_repeated IS NOT NULL AND NOT {doubt}
+ORDER BY first_repeated LIMIT {examples})
 UNION ALL
 SELECT NULL, before, dest, verdict, sum(events), NULL, NULL, min(first),
-  arg_min(example, first), NULL, NULL, max(latest), NULL, NULL
+  arg_min(example, first), NULL, NULL, max(latest), NULL
 FROM (
   SELECT m.before, COALESCE(m.state, m.value, '') AS dest, t.* EXCLUDE (move)
   FROM (SELECT move, verdict, {sums} FROM s WHERE move IS NOT NULL GROUP BY move, verdict) t
@@ -474,8 +513,7 @@ FROM (
 ) t
 GROUP BY before, dest, verdict
 UNION ALL
-SELECT id, NULL, NULL, verdict, NULL, NULL, NULL, min(ord), NULL, NULL, NULL, NULL, NULL,
-  min(rn)
+SELECT id, NULL, NULL, verdict, NULL, NULL, NULL, min(ord), NULL, NULL, NULL, NULL, min(rn)
 FROM s WHERE verdict NOT IN ({literal(Kind.APPLIED)}, {repeated}) GROUP BY id, verdict"""
 
 

@@ -190,6 +190,23 @@ def test_entities_judged_as_one_history_by_a_hash_collision_make_the_pass_give_w
         assert passed is None if shared else passed.as_json() == expected
 
 
+@pytest.mark.parametrize("lines", [0, 1, 30, 10**6])
+def test_a_file_of_more_lines_than_the_pass_orders_makes_it_give_way(lines: int) -> None:
+    """The one pass orders a file's events of one time by their line as a 32-bit number: a
+    file of more lines (here: of more than `lines`) makes it give way, and the report is
+    still the replay's."""
+    d = definition("dialnexa.call")
+    with tempfile.TemporaryDirectory() as out:
+        data = write(Path(out) / "log.csv", log(11, d, 20))
+        expected = audit(d, [str(data)], engine="python").as_json()
+        with mock.patch.object(summary, "_LINES", lines):
+            assert audit(d, [str(data)], engine="duckdb").as_json() == expected
+            passed = summary.one_pass(duckdb.connect(), d, expand([str(data)]), Options())
+    events = expected["events"]
+    assert events > 30
+    assert passed is None if events > lines else passed.as_json() == expected
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32),

@@ -240,15 +240,19 @@ def _moves(definition: Definition) -> str:
 
 
 def _judged_step(
-    definition: Definition, parts: Collection[str], events: str = "events", partition: str = "id"
+    definition: Definition,
+    parts: Collection[str],
+    events: str = "events",
+    partition: str = "id",
+    line: str = "ord",
 ) -> str:
     """The `judged` step over the relation named `events` and `moves`: one sorted pass (a
     row number, the previous event's status and key, whether another event follows), every
     event judged against the event before it by one join. A key part outside `parts` is NULL
     on every event: it is left out of the sort and the comparisons, which it would not
-    change. `partition`: what the histories are told apart by (see `judged_sql`)."""
+    change. `partition` and `line`: see `judged_sql`."""
     order = "".join(f"{p} NULLS LAST, " for p in ("seq", "ts") if p in parts)
-    window = f"PARTITION BY {partition} ORDER BY {order}ord"
+    window = f"PARTITION BY {partition} ORDER BY {order}{line}"
     present = [part for part in KEY_PARTS if part in parts]
     lags = "".join(f"lag({p}) OVER ({window}) AS prev_{p},\n          " for p in present)
     # the previous event's key is the last kept key while every event so far was kept and
@@ -297,6 +301,7 @@ def judged_sql(
     partition: str = "id",
     *,
     moves: bool = True,
+    line: str = "ord",
 ) -> str:
     """The one-pass step as one query over the relation named `events`: the rows of
     `audit_sql` plus `doubt`, true on some event of every entity whose rows may differ from
@@ -309,10 +314,11 @@ def judged_sql(
     of one hash are judged as one history, so the rows of an entity whose `rn` are not 1 to
     its number of events are wrong (and those of the entities its hash collides with may
     be). `moves`: the `moves` table written into the query; False reads the relation
-    `moves` (`move_rows`)."""
+    `moves` (`move_rows`). `line`: what orders the events of one key, `ord` or an expression
+    of it that orders them alike (a narrower type sorts faster)."""
     _checked(dialect)
     written = f"WITH moves AS (\n  {_moves(definition)}\n)\n" if moves else ""
-    return written + _judged_step(definition, parts, events, partition)
+    return written + _judged_step(definition, parts, events, partition, line)
 
 
 def audit_steps(definition: Definition, dialect: str) -> list[tuple[str, str]]:

@@ -171,14 +171,14 @@ def hand_main_step():
 # (the previous status and event id by time), and the one that verdicts identical to the
 # replay's need (the history by time, then place in the file for ties; the previous status and
 # whole key, time too for `stale`; whether an event follows, so a late last event costs no fold),
-# by the id, and by a hash of it as the audit's one pass partitions (it folds the entities of a
-# hash that several share, which are judged as one history)
+# by the id, and as the audit's one pass sorts: by a hash of the id (it gives way when several
+# ids share a hash), ties by the line as a 32-bit integer (a narrower key)
 EXACT = '''row_number() OVER w, lag(status) OVER w, lag("at") OVER w, lag(event_id) OVER w,
         lead(file_row_number) OVER w'''
 WINDOWS = {
     "hand window": ('''lag(status) OVER w, lag(event_id) OVER w''', "id", '''"at"'''),
     "exact window": (EXACT, "id", '''"at", file_row_number'''),
-    "exact window, hashed": (EXACT, "hash(id)", '''"at", file_row_number'''),
+    "exact window, hashed": (EXACT, "hash(id)", '''"at", TRY_CAST(file_row_number AS INTEGER)'''),
 }
 
 def window(name):

@@ -56,6 +56,7 @@ __all__ = [
     "audit_sql",
     "audit_steps",
     "entities_sql",
+    "grouped_sql",
     "judged_sql",
     "limited",
     "literal",
@@ -394,6 +395,17 @@ def _entity_aggregates(
         else "CAST(NULL AS TIMESTAMP)"
     )
     return f"count(*) AS events, {first}{last}({after}, rn) AS final, {when} AS entered"
+
+
+def grouped_sql(definition: Definition, dialect: str) -> str:
+    """Each entity's sums of the per-event rows `verdicts` that `entities_sql` reads from
+    `grouped`, and `first_repeated`, the place of its first `repeated` event (a report names
+    the first few such entities)."""
+    repeated = f"min(CASE WHEN verdict = {literal(Kind.REPEATED)} THEN ord END)"
+    return (
+        f"SELECT id, {_entity_aggregates(definition, dialect)}, {repeated} AS first_repeated "
+        "FROM verdicts GROUP BY id"
+    )
 
 
 def limited(definition: Definition, limits: Mapping[str, timedelta]) -> dict[str, int]:

@@ -26,6 +26,7 @@ __all__ = [
     "EXAMPLES",
     "FINDINGS_SQL",
     "FIRSTS_SQL",
+    "GROUPED_FIRSTS_SQL",
     "NO_STATUS",
     "TRANSITIONS_SQL",
     "UNSTARTABLE_SQL",
@@ -201,6 +202,15 @@ FROM verdicts GROUP BY before, {DEST}, verdict"""
 FIRSTS_SQL = (
     "SELECT verdict, id, min(ord) AS first FROM verdicts WHERE verdict <> 'applied' "
     "GROUP BY verdict, id"
+)
+#: the same from each entity's sums (`statemachine.sql.audit.grouped_sql`, as `grouped`): the
+#: rare verdicts' events grouped by entity, the first entities of `repeated` (about half of
+#: all events) ranked by the place each entity's sums carry
+GROUPED_FIRSTS_SQL = (
+    "SELECT verdict, id, min(ord) AS first FROM verdicts "
+    f"WHERE verdict NOT IN ('{Kind.APPLIED}', '{Kind.REPEATED}') GROUP BY verdict, id "
+    f"UNION ALL (SELECT '{Kind.REPEATED}', id, first_repeated FROM grouped "
+    f"WHERE first_repeated IS NOT NULL ORDER BY first_repeated LIMIT {EXAMPLES})"
 )
 #: the first verdicts of an entity no event could start, as an SQL list
 UNSTARTING = f"('{Kind.ILLEGAL}', '{Kind.UNKNOWN}')"

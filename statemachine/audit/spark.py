@@ -31,8 +31,7 @@ from statemachine.audit.data import (
 from statemachine.audit.duck import copy_to
 from statemachine.audit.fold import FOLD_INPUT, fold
 from statemachine.audit.options import Options, Outputs, exports
-from statemachine.audit.report import EXAMPLES, Report, summarize
-from statemachine.graph import Kind
+from statemachine.audit.report import GROUPED_FIRSTS_SQL, Report, summarize
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
     REPORTED_COLUMNS,
@@ -40,7 +39,6 @@ from statemachine.sql.audit import (
     entities_sql,
     grouped_sql,
     judged_sql,
-    literal,
 )
 from statemachine.sql.coupled import kept
 
@@ -292,18 +290,11 @@ def run_spark(
         limits = options.limits(definition)
         entities = entities_sql(definition, "spark", limits, as_of, "SELECT * FROM grouped")
         _inlined(spark, entities).createOrReplaceTempView("entities")
-        repeated, applied = literal(Kind.REPEATED), literal(Kind.APPLIED)
-        firsts = (
-            "SELECT verdict, id, min(ord) AS first FROM verdicts "
-            f"WHERE verdict NOT IN ({applied}, {repeated}) GROUP BY verdict, id "
-            f"UNION ALL (SELECT {repeated}, id, first_repeated FROM grouped "
-            f"WHERE first_repeated IS NOT NULL ORDER BY first_repeated LIMIT {EXAMPLES})"
-        )
 
         def query(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in spark.sql(sql).collect()]
 
-        report = summarize(definition, query, as_of, firsts=firsts)
+        report = summarize(definition, query, as_of, firsts=GROUPED_FIRSTS_SQL)
         export(spark, outputs)
     except PySparkException as err:
         first = next(iter(str(err).strip().splitlines()), type(err).__name__)

@@ -88,7 +88,8 @@ def one_pass(
     one file has more lines than `_LINE` orders."""
     parts = register_events(con, sources, options.columns)
     register_moves(con, definition)
-    held = limited(definition, options.limits(definition))
+    limits = options.limits(definition)
+    held = limited(definition, limits)
     line = _line(len(sources))
     judge = partial(_judged, definition, parts, line)
     con.execute(f"CREATE TEMP TABLE summary AS {pass_sql(definition, parts, held, len(sources))}")
@@ -125,8 +126,7 @@ def one_pass(
         f" '{Kind.APPLIED}') AS first_verdict FROM ({entities}) e"
     )
     con.execute(
-        "CREATE TEMP VIEW entities AS "
-        + entities_sql(definition, "duckdb", options.limits(definition), as_of, grouped)
+        "CREATE TEMP VIEW entities AS " + entities_sql(definition, "duckdb", limits, as_of, grouped)
     )
     return summarize(
         definition,

@@ -397,13 +397,18 @@ def _entity_aggregates(
     return f"count(*) AS events, {first}{last}({after}, rn) AS final, {when} AS entered"
 
 
+#: an entity's aggregate: the place of its first `repeated` event
+_FIRST_REPEATED = (
+    f"min(CASE WHEN verdict = {literal(Kind.REPEATED)} THEN ord END) AS first_repeated"
+)
+
+
 def grouped_sql(definition: Definition, dialect: str) -> str:
     """Each entity's sums of the per-event rows `verdicts` that `entities_sql` reads from
     `grouped`, and `first_repeated`, the place of its first `repeated` event (a report names
     the first few such entities)."""
-    repeated = f"min(CASE WHEN verdict = {literal(Kind.REPEATED)} THEN ord END)"
     return (
-        f"SELECT id, {_entity_aggregates(definition, dialect)}, {repeated} AS first_repeated "
+        f"SELECT id, {_entity_aggregates(definition, dialect)}, {_FIRST_REPEATED} "
         "FROM verdicts GROUP BY id"
     )
 
@@ -505,7 +510,7 @@ def summary_sql(
     return f"""WITH {written}s AS (SELECT *, {DEST} AS dest FROM {rows} r),
 e AS (
   SELECT id, {entity}, bool_or(doubt) AS doubtful, max(rn) > count(*) AS collided,
-    min(CASE WHEN verdict = {repeated} THEN ord END) AS first_repeated
+    {_FIRST_REPEATED}
   FROM s GROUP BY id
 )
 SELECT id, NULL AS before, NULL AS dest, NULL AS verdict, events, final, entered,

@@ -87,12 +87,15 @@ def _python(
     register_events(con, sources, options.columns)
     # id -> [events, first verdict, final state, when it entered it]
     seen: dict[str, list[Any]] = {}
-    latest: datetime | None = None
+    # times as Arrow's integers (its unit since the epoch): made datetimes once an entity, not
+    # once an event (a fifth of a long history's time)
+    latest: int | None = None
+    times = pa.timestamp("us")
     for batch in fold_into(con, definition, "SELECT * FROM events", "verdicts_folded"):
-        columns = ("id", "verdict", "after", "ts")
-        for ident, verdict, after, ts in zip(
-            *(batch.column(c).to_pylist() for c in columns), strict=True
-        ):
+        times = batch.schema.field("ts").type
+        ids, verdicts, afters = (batch.column(c).to_pylist() for c in ("id", "verdict", "after"))
+        stamps = batch.column("ts").cast(pa.int64()).to_pylist()
+        for ident, verdict, after, ts in zip(ids, verdicts, afters, stamps, strict=True):
             entity = seen.get(ident)
             if entity is None:
                 entity = seen[ident] = [0, verdict, None, None]
@@ -102,10 +105,13 @@ def _python(
             if ts is not None and (latest is None or ts > latest):
                 latest = ts
     con.execute("CREATE TEMP VIEW verdicts AS SELECT * FROM verdicts_folded")
-    as_of = options.judged_at(latest)
+    as_of = options.judged_at(pa.scalar(latest, times).as_py())
     limits = options.limits(definition)
+    entered_at = pa.array([entity[3] for entity in seen.values()], pa.int64()).cast(times)
     entities: dict[str, list[Any]] = {name: [] for name in ENTITY_COLUMNS}
-    for ident, (events, first, final, entered) in seen.items():
+    for (ident, (events, first, final, _)), entered in zip(
+        seen.items(), entered_at.to_pylist(), strict=True
+    ):
         limit = limits.get(final) if final is not None else None
         stuck = (
             limit is not None

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from statemachine.graph.relation import Kind
 from statemachine.model.definition import Definition
 from statemachine.runtime.lifecycle import Lifecycle
 from statemachine.runtime.streams import Event
@@ -83,20 +84,22 @@ def _replayed(lifecycle: Lifecycle, batches: list[pa.RecordBatch]) -> pa.RecordB
     )
     events = map(Event, ids, statuses, seqs, _times(table.column("ts")), event_ids)
     resolve = lifecycle.definition.resolve
-    out: dict[str, list[Any]] = {
-        name: [] for name in ("rn", "verdict", "before", "after", "state", "missing", "through")
-    }
+    made = ("rn", "verdict", "before", "after", "state", "missing", "through")
+    out: dict[str, list[Any]] = {name: [] for name in made}
+    # each column's append bound once: the loop runs once an event
+    rns, kinds, befores, afters, states, skipped, through = (out[n].append for n in made)
+    names = {kind: str(kind) for kind in Kind}
     rn, previous = 0, None
     for event, verdict in lifecycle.replay(events):
         rn = rn + 1 if event.id == previous else 1
         previous = event.id
-        out["rn"].append(rn)
-        out["verdict"].append(str(verdict.kind))
-        out["before"].append(verdict.before)
-        out["after"].append(verdict.after)
-        out["state"].append(resolve(event.status))
-        out["missing"].append(",".join(verdict.skipped))
-        out["through"].append(",".join(verdict.through))
+        rns(rn)
+        kinds(names[verdict.kind])
+        befores(verdict.before)
+        afters(verdict.after)
+        states(resolve(event.status))
+        skipped(",".join(verdict.skipped) if verdict.skipped else "")
+        through(",".join(verdict.through) if verdict.through else "")
     columns = {"id": ids, "ord": ords, "status": statuses, "seq": seqs, "event_id": event_ids}
     arrays = [
         table.column("ts").combine_chunks()

@@ -106,10 +106,12 @@ def one_pass(
     rare = f"SELECT * FROM summary WHERE {_RARE}"
     transitions = _MOVES.format("summary")
     if _count(con, "doubted"):
-        _fold_doubted(con, definition, held)
+        unfolded = f"(SELECT * FROM summary WHERE ({_ENTITY} AND NOT doubtful) OR {_COUNTED})"
+        merge = bool(_count(con, unfolded))
+        _fold_doubted(con, definition, held, merge)
         entities = f"{_UNFOLDED} UNION ALL SELECT * FROM refolded WHERE {_ENTITY}"
         rare = f"{_UNFOLDED_RARE} UNION ALL SELECT * FROM refolded WHERE {_RARE}"
-        if _count(con, f"(SELECT * FROM summary WHERE ({_ENTITY} AND NOT doubtful) OR {_COUNTED})"):
+        if merge:
             _merge_transitions(con, judge)
             transitions = "SELECT * FROM transitions"
         else:  # every entity was folded (a long history): the fold's sums are all there is
@@ -192,14 +194,15 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 
 def _fold_doubted(
-    con: duckdb.DuckDBPyConnection, definition: Definition, held: Collection[str]
+    con: duckdb.DuckDBPyConnection, definition: Definition, held: Collection[str], keep: bool
 ) -> None:
-    """The doubted entities' events read again (`doubted_events`), folded and summed up
-    (`refolded`)."""
-    con.execute(
-        "CREATE TEMP TABLE doubted_events AS SELECT * FROM events SEMI JOIN doubted USING (id)"
-    )
-    for _ in fold_into(con, definition, "SELECT * FROM doubted_events", "folded"):
+    """The doubted entities' events read again, folded and summed up (`refolded`); `keep`,
+    those events are kept (`doubted_events`) to be judged again as the pass did."""
+    doubted = "SELECT * FROM events SEMI JOIN doubted USING (id)"
+    if keep:
+        con.execute(f"CREATE TEMP TABLE doubted_events AS {doubted}")
+        doubted = "SELECT * FROM doubted_events"
+    for _ in fold_into(con, definition, doubted, "folded"):
         pass
     folded = f"(SELECT {', '.join(REPORTED_COLUMNS)}, FALSE AS doubt, NULL AS move FROM folded)"
     summed = summary_sql(definition, folded, moves=False, held=held, examples=EXAMPLES)

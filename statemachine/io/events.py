@@ -43,7 +43,8 @@ def utc(value: datetime | str | None, name: str = "at") -> datetime | None:
     parameter `name` for any other type, `ValueError` for text that is no ISO 8601 time."""
     if value is None:
         return None
-    # the audit's fold hands a UTC time per event: kept as it is, as cheaply as asked
+    # a time already in UTC, as parsed from `...Z` or made by `datetime.now(UTC)`, is kept as
+    # it is (astimezone would copy it: a fifth of making an `Event`)
     if type(value) is datetime and value.tzinfo is UTC:
         return value
     if isinstance(value, str):

@@ -18,7 +18,7 @@ to evaluate guards on and decide from the graph alone, as `check` does.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ __all__ = [
     "Verdicts",
     "classify",
     "counted",
+    "judging",
     "merged",
     "nearest_status",
     "not_a_state",
@@ -426,6 +427,33 @@ def rejected(d: Definition, verdict: Verdict, object_id: object) -> Rejected:
     return err
 
 
+def judging(
+    d: Definition, policy: Policy = DEFAULT_POLICY
+) -> Callable[[str, str, Key | None], Verdict]:
+    """A judge of deliveries in arrival order, many entities interleaved: called with an
+    entity's id, the status delivered and the event's key (None: it carries none), it gives
+    the verdict and keeps the entity's status and last applied key (see `merged`), as
+    `replay` does. For callers that hold the values already and need no `Event`."""
+    table = verdicts(d, policy)
+    rows, actions = table.rows, table.actions
+    entities: dict[str, tuple[str | None, Key | None]] = {}
+
+    def judge(ident: str, status: str, key: Key | None) -> Verdict:
+        current, last = entities.get(ident, (None, None))
+        try:
+            verdict = rows[current][status]
+        except (KeyError, TypeError):
+            verdict = table.verdict(current, status)
+        confirms = False
+        if key is not None and last is not None and verdict.kind not in UNKEYED:
+            verdict, confirms = table.keyed(verdict, key, last)
+        if actions[verdict.kind] is Action.APPLY or confirms:
+            entities[ident] = (verdict.after, merged(key, last))
+        return verdict
+
+    return judge
+
+
 def replay(
     d: Definition, events: Iterable[Event], policy: Policy = DEFAULT_POLICY
 ) -> Iterator[tuple[Event, Verdict]]:
@@ -433,19 +461,6 @@ def replay(
     interleaved, keeping each entity's status and last applied key (see `merged`). Never
     raises for a verdict (what `policy` raises on is left unapplied); guards are not
     evaluated."""
-    table = verdicts(d, policy)
-    rows, actions = table.rows, table.actions
-    entities: dict[str, tuple[str | None, Key | None]] = {}
+    judge = judging(d, policy)
     for event in events:
-        current, last = entities.get(event.id, (None, None))
-        try:
-            verdict = rows[current][event.status]
-        except (KeyError, TypeError):
-            verdict = table.verdict(current, event.status)
-        confirms = False
-        key = event.key
-        if key is not None and last is not None and verdict.kind not in UNKEYED:
-            verdict, confirms = table.keyed(verdict, key, last)
-        if actions[verdict.kind] is Action.APPLY or confirms:
-            entities[event.id] = (verdict.after, merged(key, last))
-        yield event, verdict
+        yield event, judge(event.id, event.status, event.key)

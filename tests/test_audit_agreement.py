@@ -12,22 +12,26 @@ import os
 import random
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from statemachine.audit import Options, Outputs, audit, summary
 from statemachine.audit.data import expand
+from statemachine.audit.fold import FOLD_INPUT, fold
 from statemachine.graph import graph_of
 from statemachine.model.definition import Definition
 from statemachine.runtime import definition
+from statemachine.runtime.lifecycle import Lifecycle
+from statemachine.runtime.streams import Event
 
 MACHINES = (
     "dialnexa.call",
@@ -265,29 +269,65 @@ def test_long_histories_agree(tmp_path: Path, machine: str) -> None:
     assert results(d, data, "python", tmp_path) == results(d, data, "duckdb", tmp_path)
 
 
+def _sorted(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` numbered in arrival order (`ord`), then sorted as the engines hand them to the
+    fold: by entity, then by `HISTORY_ORDER`."""
+    numbered = ({**row, "ord": n, "ts": row["at"]} for n, row in enumerate(rows))
+    return sorted(
+        numbered,
+        key=lambda r: (r["id"], r["seq"] is None, r["seq"] or 0, r["ts"] is None,
+                       r["ts"] or T0, r["ord"]),
+    )  # fmt: skip
+
+
+def _fold_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{c: r[c] for c in FOLD_INPUT} for r in rows],
+        pa.schema([("id", pa.string()), ("ord", pa.int64()), ("status", pa.string()),
+                   ("seq", pa.int64()), ("ts", pa.timestamp("us")), ("event_id", pa.string())]),
+    )  # fmt: skip
+
+
+@given(seed=st.integers(0, 2**32), machine=st.sampled_from(MACHINES), long=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_the_fold_gives_each_event_the_replays_verdict(seed: int, machine: str, long: bool) -> None:
+    """The fold hands the replay's judge each event's values as they are typed, not an
+    `Event`: every event's verdict, states and missed states are those `Lifecycle.replay`
+    gives the same events."""
+    d = definition(machine)
+    rows = _sorted(long_log(seed, d, 300) if long else log(seed, d, 20))
+    folded = pa.Table.from_batches(list(fold(d, _fold_table(rows).to_batches()))).to_pylist()
+    events = (Event(r["id"], r["status"], r["seq"], r["ts"], r["event_id"]) for r in rows)
+    replayed = Lifecycle(d, structural=True).replay(events)
+    got = [(f["verdict"], f["before"], f["after"], f["missing"], f["through"]) for f in folded]
+    assert got == [
+        (str(v.kind), v.before, v.after, ",".join(v.skipped), ",".join(v.through))
+        for _, v in replayed
+    ]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_an_event_id_alone_is_a_key(tmp_path: Path, engine: str) -> None:
+    """With neither a sequence number nor a time, the event id is the whole key: the last
+    applied event's id again is a redelivery (repeated), whatever status it carries."""
+    d = definition("dialnexa.call")
+    statuses = [("created", "x1"), ("initiated", "x2"), ("sent", "x2")]
+    rows = [{"id": "c1", "status": s, "seq": None, "at": None, "event_id": e} for s, e in statuses]
+    data = write(tmp_path / "log.csv", rows, absent={"seq", "at"})
+    report = audit(d, [str(data)], engine=engine)
+    assert {k: n for k, n in report.verdicts.items() if n} == {"applied": 2, "repeated": 1}
+
+
 @given(cuts=st.lists(st.integers(1, 40), min_size=1, max_size=30))
 @settings(max_examples=30, deadline=None)
 def test_the_fold_does_not_depend_on_where_batches_end(cuts: list[int]) -> None:
     """An entity split over several batches is held until its end: any cut gives the rows
     of one whole batch."""
-    import pyarrow as pa
-
-    from statemachine.audit.fold import FOLD_INPUT, fold
-
     d = definition("dialnexa.call")
-    rows = sorted(
-        (
-            {**row, "id": f"{n % 3}", "ord": n, "ts": row["at"]}
-            for n, row in enumerate(long_log(1, d, 60) + log(2, d, 8))
-        ),
-        key=lambda r: (r["id"], r["seq"] is None, r["seq"] or 0, r["ts"] is None,
-                       r["ts"] or T0, r["ord"]),
-    )  # fmt: skip
-    table = pa.Table.from_pylist(
-        [{c: r[c] for c in FOLD_INPUT} for r in rows],
-        pa.schema([("id", pa.string()), ("ord", pa.int64()), ("status", pa.string()),
-                   ("seq", pa.int64()), ("ts", pa.timestamp("us")), ("event_id", pa.string())]),
-    )  # fmt: skip
+    rows = _sorted(
+        {**row, "id": f"{n % 3}"} for n, row in enumerate(long_log(1, d, 60) + log(2, d, 8))
+    )
+    table = _fold_table(rows)
     whole = pa.Table.from_batches(list(fold(d, table.to_batches())))
     batches, start = [], 0
     for cut in [*cuts, len(rows)]:

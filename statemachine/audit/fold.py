@@ -3,8 +3,8 @@
 The engines judge most entities in one sorted pass (`statemachine.sql.audit.judged_sql`);
 the entities whose one-pass rows may be wrong, and every entity in the Python engine, are
 handed here as batches of events sorted by entity, then by `HISTORY_ORDER`. An entity may
-span batches: its rows are held until its last event has come, so each replay (`judging`)
-sees whole histories, and memory holds one batch and one entity at most.
+span batches: what the replay keeps of it (its status and last key) goes on to the next, so
+memory holds one batch however long a history is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from statemachine.graph.relation import Kind
 from statemachine.model.definition import Definition
-from statemachine.runtime.streams import judging
+from statemachine.runtime.streams import Kept, judging
 from statemachine.sql.audit import VERDICT_COLUMNS
 
 if TYPE_CHECKING:
@@ -37,25 +37,58 @@ def verdict_schema() -> pa.Schema:
 
 def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """The rows of `audit_sql` for the events in `batches` (the columns of `FOLD_INPUT`,
-    sorted), as the runtime's replay gives them."""
-    held: list[pa.RecordBatch] = []
+    sorted), as the runtime's replay gives them, a batch for each batch."""
+    import pyarrow as pa
+
+    # the replay's judge, handed the typed values as they are (an `Event` for each would
+    # check and convert them again: a third of the fold's time); it keeps the entity a batch
+    # ends with, which may go on in the next, and forgets the others
+    entities: dict[str, Kept] = {}
+    judge = judging(definition, entities=entities)
+    resolve = definition.resolve
+    names = {kind: str(kind) for kind in Kind}
+    made = ("rn", "verdict", "before", "after", "state", "missing", "through")
+    rn, previous = 0, None
     for batch in batches:
         if not batch.num_rows:
             continue
-        # the rows of the batch's last entity may go on in the next batch
-        ids = batch.column("id").to_pylist()
-        tail = len(ids) - 1
-        while tail and ids[tail - 1] == ids[-1]:
-            tail -= 1
-        if tail:
-            yield _replayed(definition, [*held, batch.slice(0, tail)])
-            held = []
-        held.append(batch.slice(tail))
-    if held:
-        yield _replayed(definition, held)
+        # the times go out as they came in (Spark's carry the session's time zone)
+        schema = verdict_schema().set(VERDICT_COLUMNS.index("ts"), batch.schema.field("ts"))
+        ids, ords, statuses, seqs, event_ids = (
+            batch.column(name).to_pylist() for name in FOLD_INPUT if name != "ts"
+        )
+        out: dict[str, list[Any]] = {name: [] for name in made}
+        # each column's append bound once: the loop runs once an event
+        rns, kinds, befores, afters, states, skipped, through = (out[n].append for n in made)
+        for ident, status, seq, at, event_id in zip(
+            ids, statuses, seqs, _times(batch.column("ts")), event_ids, strict=True
+        ):
+            rn = rn + 1 if ident == previous else 1
+            previous = ident
+            key = None if seq is None and at is None and event_id is None else (seq, at, event_id)
+            verdict = judge(ident, status, key)
+            rns(rn)
+            kinds(names[verdict.kind])
+            befores(verdict.before)
+            afters(verdict.after)
+            states(resolve(status))
+            skipped(",".join(verdict.skipped) if verdict.skipped else "")
+            through(",".join(verdict.through) if verdict.through else "")
+        going_on = entities.get(ids[-1])
+        entities.clear()
+        if going_on is not None:
+            entities[ids[-1]] = going_on
+        columns = {"id": ids, "ord": ords, "status": statuses, "seq": seqs, "event_id": event_ids}
+        arrays = [
+            batch.column("ts")
+            if name == "ts"
+            else pa.array(columns[name] if name in columns else out[name], schema.field(name).type)
+            for name in schema.names
+        ]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _times(column: pa.ChunkedArray) -> list[datetime | None]:
+def _times(column: pa.Array) -> list[datetime | None]:
     """The times of `column` as UTC datetimes (as an `Event` holds them: its keys are
     compared), read as ISO text with its offset: Arrow writes it and Python parses it four
     times faster than Arrow makes datetimes."""
@@ -68,46 +101,3 @@ def _times(column: pa.ChunkedArray) -> list[datetime | None]:
         None if value is None else parse(value)
         for value in pc.binary_join_element_wise(text, "+00:00", "").to_pylist()
     ]
-
-
-def _replayed(definition: Definition, batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    import pyarrow as pa
-
-    table = pa.Table.from_batches(batches)
-    # the times go out as they came in (Spark's carry the session's time zone)
-    schema = verdict_schema().set(VERDICT_COLUMNS.index("ts"), table.schema.field("ts"))
-    ids, ords, statuses, seqs, event_ids = (
-        table.column(name).to_pylist() for name in FOLD_INPUT if name != "ts"
-    )
-    resolve = definition.resolve
-    made = ("rn", "verdict", "before", "after", "state", "missing", "through")
-    out: dict[str, list[Any]] = {name: [] for name in made}
-    # each column's append bound once: the loop runs once an event
-    rns, kinds, befores, afters, states, skipped, through = (out[n].append for n in made)
-    names = {kind: str(kind) for kind in Kind}
-    # the replay's judge, handed the typed values as they are (an `Event` for each would
-    # check and convert them again: a third of the fold's time)
-    judge = judging(definition)
-    rn, previous = 0, None
-    for ident, status, seq, at, event_id in zip(
-        ids, statuses, seqs, _times(table.column("ts")), event_ids, strict=True
-    ):
-        rn = rn + 1 if ident == previous else 1
-        previous = ident
-        key = None if seq is None and at is None and event_id is None else (seq, at, event_id)
-        verdict = judge(ident, status, key)
-        rns(rn)
-        kinds(names[verdict.kind])
-        befores(verdict.before)
-        afters(verdict.after)
-        states(resolve(status))
-        skipped(",".join(verdict.skipped) if verdict.skipped else "")
-        through(",".join(verdict.through) if verdict.through else "")
-    columns = {"id": ids, "ord": ords, "status": statuses, "seq": seqs, "event_id": event_ids}
-    arrays = [
-        table.column("ts").combine_chunks()
-        if name == "ts"
-        else pa.array(columns[name] if name in columns else out[name], schema.field(name).type)
-        for name in schema.names
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)

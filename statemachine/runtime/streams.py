@@ -40,6 +40,7 @@ __all__ = [
     "UNKEYED",
     "Action",
     "Event",
+    "Kept",
     "Key",
     "Policy",
     "Rejected",
@@ -427,16 +428,21 @@ def rejected(d: Definition, verdict: Verdict, object_id: object) -> Rejected:
     return err
 
 
+#: what replay keeps of an entity: its status and its last applied key
+Kept = tuple[str | None, Key | None]
+
+
 def judging(
-    d: Definition, policy: Policy = DEFAULT_POLICY
+    d: Definition, policy: Policy = DEFAULT_POLICY, entities: dict[str, Kept] | None = None
 ) -> Callable[[str, str, Key | None], Verdict]:
     """A judge of deliveries in arrival order, many entities interleaved: called with an
     entity's id, the status delivered and the event's key (None: it carries none), it gives
-    the verdict and keeps the entity's status and last applied key (see `merged`), as
-    `replay` does. For callers that hold the values already and need no `Event`."""
+    the verdict and keeps the entity's status and last applied key (see `merged`) in
+    `entities`, as `replay` does. For callers that hold the values already and need no
+    `Event`; one that knows an entity's history has ended may drop it from `entities`."""
     table = verdicts(d, policy)
     rows, actions = table.rows, table.actions
-    entities: dict[str, tuple[str | None, Key | None]] = {}
+    entities = {} if entities is None else entities
 
     def judge(ident: str, status: str, key: Key | None) -> Verdict:
         current, last = entities.get(ident, (None, None))

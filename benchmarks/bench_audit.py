@@ -18,8 +18,9 @@ times, in interleaved rounds (each job in a fresh process; medians, peak RSS):
   lag per entity, broadcast joins against the allowed moves).
 
 Every job's verdict counts and final statuses must equal the audit's (checked). `--long N`
-also times one entity of N and 2N events that all need the event-by-event fold, per engine,
-and from the two what each further event costs (Spark's fixed start is most of its time).
+also times one entity of N and 10N events that all need the event-by-event fold, per engine,
+with the peak memory at 10N, and from the two what each further event costs (Spark's fixed
+start is most of its time at N).
 `--floor` times single steps: the window alone that verdicts identical to the replay's need
 (the history by time, then place in the file; the previous status and whole key; whether an
 event follows) against the one-pass query's window, both counted and not written; and the
@@ -426,21 +427,25 @@ def main() -> int:
         print(f"\nlong history: one entity, every event folded (us an event; x{args.long:,})")
         engines = ["audit", "python audit"] + (["spark audit"] if args.spark else [])
         timed = []
-        for n in (args.long, 2 * args.long):
+        for n in (args.long, 10 * args.long):
             path = generate(args.dir / f"long-{n}.parquet", LONG, events=n)
             found = rounds(engines, path, 1 if n > args.long else args.repeats)
             timed.append(found)
             print(
-                f"{n:>9,} events  "
+                f"{n:>10,} events  "
                 + "  ".join(f"{job}: {r['seconds'] / n * 1e6:.1f}" for job, r in found.items())
             )
         # what each further event costs, without the fixed start (Spark's is most of its time)
         print(
             "  per added event  "
             + "  ".join(
-                f"{job}: {(timed[1][job]['seconds'] - r['seconds']) / args.long * 1e6:.1f}"
+                f"{job}: {(timed[1][job]['seconds'] - r['seconds']) / (9 * args.long) * 1e6:.1f}"
                 for job, r in timed[0].items()
             )
+        )
+        print(
+            f"  peak MB at {10 * args.long:,}  "
+            + "  ".join(f"{job}: {r['peak'] / 2**20:,.0f}" for job, r in timed[1].items())
         )
     return 0
 

@@ -20,7 +20,8 @@ times, in interleaved rounds (each job in a fresh process; medians, peak RSS):
 Every job's verdict counts and final statuses must equal the audit's (checked). `--long N`
 also times one entity of N and 10N events that all need the event-by-event fold, per engine,
 with the peak memory at 10N, and from the two what each further event costs (Spark's fixed
-start is most of its time at N).
+start is most of its time at N); beside them the hand-written DuckDB query and PySpark job
+over the same history, the floor of one sorted pass on each engine.
 `--floor` times single steps: the window alone that verdicts identical to the replay's need
 (the history by time, then place in the file; the previous status and whole key; whether an
 event follows) against the one-pass query's window, both counted and not written; and the
@@ -426,10 +427,13 @@ def main() -> int:
     if args.long:
         print(f"\nlong history: one entity, every event folded (us an event; x{args.long:,})")
         engines = ["audit", "python audit"] + (["spark audit"] if args.spark else [])
+        # one sorted pass by hand on each engine: the floor of a job over one history (their
+        # verdicts judge each event against the one before it, not the replay's)
+        peers = ["duckdb by hand"] + (["pyspark by hand"] if args.spark else [])
         timed = []
         for n in (args.long, 10 * args.long):
             path = generate(args.dir / f"long-{n}.parquet", LONG, events=n)
-            found = rounds(engines, path, 1 if n > args.long else args.repeats)
+            found = rounds(engines + peers, path, 1 if n > args.long else args.repeats, engines)
             timed.append(found)
             print(
                 f"{n:>10,} events  "

@@ -107,10 +107,13 @@ def _python(
     con.execute("CREATE TEMP VIEW verdicts AS SELECT * FROM verdicts_folded")
     as_of = options.judged_at(pa.scalar(latest, times).as_py())
     limits = options.limits(definition)
+    # each entity's entry time goes to the table as Arrow made it; a datetime only where a
+    # limit may find the entity stuck
     entered_at = pa.array([entity[3] for entity in seen.values()], pa.int64()).cast(times)
-    entities: dict[str, list[Any]] = {name: [] for name in ENTITY_COLUMNS}
+    entered_times = entered_at.to_pylist() if limits else [None] * len(seen)
+    entities: dict[str, list[Any]] = {name: [] for name in ENTITY_COLUMNS if name != "entered"}
     for (ident, (events, first, final, _)), entered in zip(
-        seen.items(), entered_at.to_pylist(), strict=True
+        seen.items(), entered_times, strict=True
     ):
         limit = limits.get(final) if final is not None else None
         stuck = (
@@ -120,13 +123,15 @@ def _python(
             and as_of is not None
             and as_of - entered > limit
         )
-        for name, value in zip(
-            ENTITY_COLUMNS, (ident, events, final, entered, first, stuck), strict=True
-        ):
+        for name, value in zip(entities, (ident, events, final, first, stuck), strict=True):
             entities[name].append(value)
-    types = {"events": pa.int64(), "entered": pa.timestamp("us"), "stuck": pa.bool_()}
+    types = {"events": pa.int64(), "stuck": pa.bool_()}
+    columns = {
+        name: pa.array(values, types.get(name, pa.string())) for name, values in entities.items()
+    }
+    columns["entered"] = entered_at.cast(pa.timestamp("us"))
     rows = pa.table(  # noqa: F841 - DuckDB reads it by name
-        {name: pa.array(values, types.get(name, pa.string())) for name, values in entities.items()}
+        {name: columns[name] for name in ENTITY_COLUMNS}
     )
     con.execute("CREATE TEMP TABLE entities AS SELECT * FROM rows")
     return _report(con, definition, as_of, outputs)

@@ -550,4 +550,6 @@ def _carried(dialect: str, column: str, alias: str, names: Sequence[str]) -> tup
         return column, f"x.{alias}"
     places = " ".join(f"WHEN {literal(name)} THEN {i}" for i, name in enumerate(names, 1))
     listed = ", ".join(literal(name) for name in names)
-    return f"CASE {column} {places} END", f"element_at(array({listed}), x.{alias})"
+    # `get` counts from 0 and gives NULL for NULL; Spark 4.3's `element_at` gives the last
+    # name for a NULL place (the final state of an entity no event could start)
+    return f"CASE {column} {places} END", f"get(array({listed}), x.{alias} - 1)"

@@ -197,7 +197,7 @@ class _Packing:
     from the lowest bits up, the verdict, the doubt, the state before (0: none), the move
     (`move_rows`; 0: none) and the row number. Spark weighs every compression scheme for
     every value it caches, column by column: caching the ten columns of 10M judged events took
-    37 s where reading them took 7, and the whole audit at 10M took 44 and 47 s cached this
+    37 s where reading them took 7 (medians of 3), and the whole audit at 10M took 44 and 47 s cached this
     way against 55 and 61 s (one warm session, interleaved)."""
 
     kinds: tuple[str, ...]

@@ -187,6 +187,7 @@ class _Verdicts:
 
 
 def _array(values: Sequence[str | None]) -> str:
+    """SQL: an array of `values` (None: NULL)."""
     return f"array({', '.join('NULL' if v is None else literal(v) for v in values)})"
 
 
@@ -197,8 +198,8 @@ class _Packing:
     from the lowest bits up, the verdict, the doubt, the state before (0: none), the move
     (`move_rows`; 0: none) and the row number. Spark weighs every compression scheme for
     every value it caches, column by column: caching the ten columns of 10M judged events took
-    37 s where reading them took 7 (medians of 3), and the whole audit at 10M took 44 and 47 s cached this
-    way against 55 and 61 s (one warm session, interleaved)."""
+    37 s where reading them took 7 (medians of 3), and the whole audit at 10M took 44 and 47 s
+    cached this way against 55 and 61 s (one warm session, interleaved)."""
 
     kinds: tuple[str, ...]
     states: tuple[str, ...]

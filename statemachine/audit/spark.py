@@ -35,14 +35,14 @@ from statemachine.audit.report import GROUPED_FIRSTS_SQL, Report, summarize
 from statemachine.graph import Kind
 from statemachine.model.definition import Definition
 from statemachine.sql.audit import (
-    MOVING,
+    AFTER,
     REPORTED_COLUMNS,
     VERDICT_COLUMNS,
     entities_sql,
     grouped_sql,
     judged_sql,
-    literal,
     move_rows,
+    spark_array,
 )
 from statemachine.sql.coupled import kept
 
@@ -186,11 +186,6 @@ class _Verdicts:
     latest: datetime | None
 
 
-def _array(values: Sequence[str | None]) -> str:
-    """SQL: an array of `values` (None: NULL)."""
-    return f"array({', '.join('NULL' if v is None else literal(v) for v in values)})"
-
-
 @attrs.frozen
 class _Packing:
     """How the report's columns of a judged event are cached in five: `id`, `ord`, `ts`,
@@ -231,13 +226,14 @@ class _Packing:
     def pack(self, judged: DataFrame) -> DataFrame:
         """The judged rows (`judged_sql`'s) packed."""
         doubt, before, move, rn = self._shifts
+        states = spark_array(self.states)
         code = " | ".join(
             (
                 f"shiftleft(CAST(rn AS BIGINT), {rn})",
                 f"shiftleft(CAST(COALESCE(move, 0) AS BIGINT), {move})",
-                f"shiftleft(COALESCE(array_position({_array(self.states)}, before), 0), {before})",
+                f"shiftleft(COALESCE(array_position({states}, before), 0), {before})",
                 f"CASE WHEN doubt THEN {1 << doubt} ELSE 0 END",
-                f"array_position({_array(self.kinds)}, verdict) - 1",
+                f"array_position({spark_array(self.kinds)}, verdict) - 1",
             )
         )
         return judged.selectExpr(
@@ -248,8 +244,8 @@ class _Packing:
         """SQL: the packed event is in doubt."""
         return f"shiftright(code, {self._shifts[0]}) & 1 = 1"
 
-    def unpack(self, packed: DataFrame, names: Sequence[str]) -> DataFrame:
-        """The packed rows as the columns `names` of `REPORTED_COLUMNS` (the others NULL)."""
+    def unpack(self, packed: DataFrame) -> DataFrame:
+        """The packed rows as the columns of `REPORTED_COLUMNS` but the keys."""
         doubt, before, move, rn = self._shifts
         verdict = f"CAST(code & {(1 << doubt) - 1} AS INT)"
         number = f"CAST(shiftright(code, {move}) & {(1 << (rn - move)) - 1} AS INT)"
@@ -258,22 +254,12 @@ class _Packing:
             "id",
             "ord",
             f"shiftright(code, {rn}) AS rn",
-            f"COALESCE(odd, get({_array(self.values)}, {number})) AS status",
+            f"COALESCE(odd, get({spark_array(self.values)}, {number})) AS status",
             "ts",
-            f"get({_array(self.kinds)}, {verdict}) AS verdict",
-            f"get({_array((None, *self.states))}, CAST({state} AS INT)) AS before",
-            f"get({_array(self.dests)}, {number}) AS state",
-        ).selectExpr(
-            *(
-                f"CASE WHEN verdict IN ({', '.join(map(literal, MOVING))}) THEN state "
-                "ELSE before END AS after"
-                if name == "after"
-                else f"CAST(NULL AS {'BIGINT' if name == 'seq' else 'STRING'}) AS {name}"
-                if name in _KEYS
-                else name
-                for name in names
-            )
-        )
+            f"get({spark_array(self.kinds)}, {verdict}) AS verdict",
+            f"get({spark_array((None, *self.states))}, CAST({state} AS INT)) AS before",
+            f"get({spark_array(self.dests)}, {number}) AS state",
+        ).selectExpr("*", f"{AFTER} AS after")
 
 
 def _verdicts(
@@ -299,25 +285,19 @@ def _verdicts(
     # without a file to write, the report reads the rows packed (nothing reads the keys of
     # the events judged in one pass: the fold reads the doubted entities' events as read)
     packing = None if lined else _Packing.of(definition)
+    # ... or as they are; either way the keys are left out (NULL) without a file to write: the
+    # event ids alone pushed 10M events past a local session's memory
+    stored = [c for c in names if lined or c not in _KEYS]
+    columns = [c if c in stored else F.lit(None).cast(schema[c].dataType).alias(c) for c in names]
     if packing is None:
-        # ... or as they are, the keys left out (NULL) without a file to write: the event ids
-        # alone pushed 10M events past a local session's memory
-        stored = [c for c in names if lined or c not in _KEYS]
         cached = judged.select(*stored, "doubt").cache()
         doubt = "doubt"
-        columns = [
-            c if c in stored else F.lit(None).cast(schema[c].dataType).alias(c) for c in names
-        ]
-
-        def unpacked(rows: DataFrame) -> DataFrame:
-            return rows.select(*columns)
-
     else:
         cached = packing.pack(judged).cache()
         doubt = packing.doubt()
 
-        def unpacked(rows: DataFrame) -> DataFrame:
-            return packing.unpack(rows, names)
+    def unpacked(rows: DataFrame) -> DataFrame:
+        return (rows if packing is None else packing.unpack(rows)).select(*columns)
 
     # the one job that fills the cache also gives the latest time, how many events are in
     # doubt, and each read partition's row count (for the lines)

@@ -45,6 +45,7 @@ from statemachine.model.definition import Definition
 from statemachine.runtime.streams import DEFAULT_POLICY, Action
 
 __all__ = [
+    "AFTER",
     "DEST",
     "DIALECTS",
     "HISTORY_ORDER",
@@ -61,6 +62,7 @@ __all__ = [
     "limited",
     "literal",
     "move_rows",
+    "spark_array",
     "summary_sql",
 ]
 
@@ -99,6 +101,8 @@ def literal(value: str) -> str:
 
 #: the moving verdicts as an SQL list, for `IN (...)`
 _MOVING_LIST = ", ".join(literal(k) for k in MOVING)
+#: SQL: the state an event leaves its entity in, from its `verdict`, `state` and `before`
+AFTER = f"CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END"
 
 
 def _values(columns: tuple[str, ...], table: Iterable[tuple[str | int | None, ...]]) -> str:
@@ -270,7 +274,7 @@ def _judged_step(
     # only an event with a successor can put the entity in doubt (a late event, the usual
     # anomaly, then costs no fold)
     return f"""SELECT id, ord, rn, status, seq, ts, event_id, verdict, before,
-    CASE WHEN verdict IN ({_MOVING_LIST}) THEN state ELSE before END AS after,
+    {AFTER} AS after,
     state, missing, through, followed AND (NOT COALESCE({kept}, FALSE) OR changes) AS doubt,
     move
   FROM (
@@ -549,7 +553,11 @@ def _carried(dialect: str, column: str, alias: str, names: Sequence[str]) -> tup
     if dialect != "spark":
         return column, f"x.{alias}"
     places = " ".join(f"WHEN {literal(name)} THEN {i}" for i, name in enumerate(names, 1))
-    listed = ", ".join(literal(name) for name in names)
     # `get` counts from 0 and gives NULL for NULL; Spark 4.3's `element_at` gives the last
     # name for a NULL place (the final state of an entity no event could start)
-    return f"CASE {column} {places} END", f"get(array({listed}), x.{alias} - 1)"
+    return f"CASE {column} {places} END", f"get({spark_array(names)}, x.{alias} - 1)"
+
+
+def spark_array(values: Sequence[str | None]) -> str:
+    """Spark SQL: an array of `values` (None: NULL), to name a place again with `get`."""
+    return f"array({', '.join('NULL' if v is None else literal(v) for v in values)})"

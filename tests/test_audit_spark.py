@@ -1,7 +1,7 @@
 """The Spark engine's own paths: a report without files to write numbers events by the place
 Spark read them (which orders them as their lines do) and caches them packed in one integer,
-and a log with nothing in doubt is judged without the fold. All give the Python engine's
-report."""
+a log with nothing in doubt is judged without the fold, and with entities in doubt the
+one-pass rows are summed by entity without a shuffle. All give the Python engine's report."""
 
 from __future__ import annotations
 
@@ -123,3 +123,45 @@ def test_the_command_line_hears_nothing_from_spark_but_the_report(tmp_path: Path
         line for line in done.stderr.splitlines() if not line.startswith("WARNING: Using incubator")
     ]
     assert heard == [], done.stderr
+
+
+def _operators(plan: Any, top: bool = True) -> list[Any]:
+    """The operators of the executed Spark `plan` (a JVM object), down to the cached
+    relations and query stages it reads (each named, not entered)."""
+    name = plan.getClass().getSimpleName()
+    if name == "AdaptiveSparkPlanExec":
+        return _operators(plan.executedPlan(), top)
+    if name == "ResultQueryStageExec":
+        return _operators(plan.plan(), top)
+    if name.endswith("QueryStageExec") or (name == "InMemoryTableScanExec" and not top):
+        return [plan]
+    children = plan.children()
+    return [
+        plan,
+        *(op for i in range(children.size()) for op in _operators(children.apply(i), False)),
+    ]
+
+
+def _named(operators: list[Any]) -> list[str]:
+    return [op.getClass().getSimpleName() for op in operators]
+
+
+@pytest.mark.usefixtures("spark")
+def test_the_entities_judged_in_one_pass_are_summed_without_a_shuffle(tmp_path: Path) -> None:
+    """With entities in doubt, each entity's sums (`grouped`, which the report's entity
+    queries read) are a union of the one-pass rows' sums and the folded rows': the one-pass
+    rows are summed where the cache holds them, partitioned by entity, with no shuffle (a
+    union of the rows summed as one is shuffled whole)."""
+    d = definition("dialnexa.call")
+    data = write(tmp_path / "log.csv", _clean(3, d, 30) + log(3, d, 30))
+    assert _report(data, "spark") == _report(data, "python")
+    from statemachine.audit.spark import session
+
+    read = _operators(session().table("grouped")._jdf.queryExecution().executedPlan())
+    scan = next(op for op in read if op.getClass().getSimpleName() == "InMemoryTableScanExec")
+    cached = _operators(scan.relation().cachedPlan())
+    unions = [op for op in cached if op.getClass().getSimpleName() == "UnionExec"]
+    assert unions, _named(cached)
+    sides = [_named(_operators(unions[0].children().apply(i), False)) for i in range(2)]
+    one_pass = next(side for side in sides if "BroadcastHashJoinExec" in side)
+    assert not [name for name in one_pass if "Shuffle" in name], sides

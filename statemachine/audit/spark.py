@@ -10,6 +10,7 @@ this package and PyArrow too.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
@@ -181,9 +182,17 @@ def _folder(definition: Definition) -> Any:
 class _Verdicts:
     """The per-event rows and what the job that judged them found out on the way."""
 
-    rows: DataFrame
+    #: the rows of the entities judged in one pass, then of those folded (when any): their
+    #: entities are apart and each side is partitioned by `id`, so each is summed by entity
+    #: where it lies (their union is not, and would be shuffled to be grouped)
+    sides: tuple[DataFrame, ...]
     #: the latest event time (None: no event has one)
     latest: datetime | None
+
+    @property
+    def rows(self) -> DataFrame:
+        """Every per-event row."""
+        return _union(self.sides)
 
 
 @attrs.frozen
@@ -305,7 +314,7 @@ def _verdicts(
         F.count(F.lit(1)), F.max("ts"), F.count_if(F.expr(doubt))
     )
     stats = [tuple(row) for row in found.collect()]
-    rows = unpacked(cached)
+    sides = [unpacked(cached)]
     in_doubt = sum(n for *_, n in stats)
     if in_doubt:
         # an entity is folded whole when one of its events is in doubt; the doubted are
@@ -327,16 +336,21 @@ def _verdicts(
             .select(*names)
             .cache()
         )
-        rows = unpacked(cached.join(doubted, "id", "left_anti")).unionByName(folded)
+        sides = [unpacked(cached.join(doubted, "id", "left_anti")), folded]
     if lined:
         counts = [(key, count) for key, count, *_ in stats]
-        rows = _lines(spark, counts, rows, VERDICT_COLUMNS)
+        sides = [_lines(spark, counts, side, VERDICT_COLUMNS) for side in sides]
         if keep:
             carried = ["ord", *(kept(c) for c in keep)]
             events = _lines(spark, counts, spark.table("events").select(*carried), carried)
             events.cache().createOrReplaceTempView("events")
     times = [latest for _, _, latest, _ in stats if latest is not None]
-    return _Verdicts(rows, max(times, default=None))
+    return _Verdicts(tuple(sides), max(times, default=None))
+
+
+def _union(frames: Sequence[DataFrame]) -> DataFrame:
+    """The rows of `frames`, by column name."""
+    return functools.reduce(lambda a, b: a.unionByName(b), frames)
 
 
 def _inlined(spark: SparkSession, sql: str) -> DataFrame:
@@ -365,10 +379,7 @@ def run_spark(
     spark = session()
     try:
         read = [_read(spark, source, i, options) for i, source in enumerate(sources)]
-        events = read[0][0]
-        for frame, _ in read[1:]:
-            events = events.unionByName(frame)
-        events.createOrReplaceTempView("events")
+        _union([frame for frame, _ in read]).createOrReplaceTempView("events")
         lined = bool(exports(outputs))
         parts = set().union(*(found for _, found in read))
         verdicts = _verdicts(spark, definition, options.columns.keep, lined, parts)
@@ -376,8 +387,13 @@ def run_spark(
         as_of = options.judged_at(verdicts.latest)
         # each entity's sums, cached once for every query of the report, with the place of its
         # first repeated event: naming the first entities of `repeated` from these costs no
-        # grouping of every repeated event (about half of all) by entity and verdict
-        _inlined(spark, grouped_sql(definition, "spark")).cache().createOrReplaceTempView("grouped")
+        # grouping of every repeated event (about half of all) by entity and verdict; each side
+        # summed apart, with no shuffle
+        grouped = []
+        for i, side in enumerate(verdicts.sides):
+            side.createOrReplaceTempView(f"verdicts_{i}")
+            grouped.append(_inlined(spark, grouped_sql(definition, "spark", f"verdicts_{i}")))
+        _union(grouped).cache().createOrReplaceTempView("grouped")
         limits = options.limits(definition)
         entities = entities_sql(definition, "spark", limits, as_of, "SELECT * FROM grouped")
         _inlined(spark, entities).createOrReplaceTempView("entities")

@@ -407,13 +407,13 @@ _FIRST_REPEATED = (
 )
 
 
-def grouped_sql(definition: Definition, dialect: str) -> str:
-    """Each entity's sums of the per-event rows `verdicts` that `entities_sql` reads from
+def grouped_sql(definition: Definition, dialect: str, rows: str = "verdicts") -> str:
+    """Each entity's sums of the per-event rows `rows` that `entities_sql` reads from
     `grouped`, and `first_repeated`, the place of its first `repeated` event (a report names
     the first few such entities)."""
     return (
         f"SELECT id, {_entity_aggregates(definition, dialect)}, {_FIRST_REPEATED} "
-        "FROM verdicts GROUP BY id"
+        f"FROM {rows} GROUP BY id"
     )
 
 

@@ -407,7 +407,7 @@ _FIRST_REPEATED = (
 )
 
 
-def grouped_sql(definition: Definition, dialect: str, rows: str = "verdicts") -> str:
+def grouped_sql(definition: Definition, dialect: str, rows: str) -> str:
     """Each entity's sums of the per-event rows `rows` that `entities_sql` reads from
     `grouped`, and `first_repeated`, the place of its first `repeated` event (a report names
     the first few such entities)."""

@@ -146,24 +146,27 @@ def _read(
     ), parts
 
 
-def _lines(
-    spark: SparkSession, counts: Sequence[tuple[int, int]], rows: DataFrame, columns: Sequence[str]
-) -> DataFrame:
-    """`rows` with `ord` turned from the place read into the file's line (as `data` numbers
-    them), from the number of rows each read partition gave (`counts`: partition, rows)."""
-    from pyspark.sql import functions as F
-
+def _starts(spark: SparkSession, counts: Sequence[tuple[int, int]]) -> DataFrame:
+    """The line before each read partition's first row (`_part`, `_start`), from the number of
+    rows each gave (`counts`: partition, rows): built once, joined by every relation lined."""
     starts, total, file = [], 0, -1
     for key, count in sorted(counts):
         if key >> (_FILE_SHIFT - _PART_SHIFT) != file:
             file, total = key >> (_FILE_SHIFT - _PART_SHIFT), 0
         starts.append((key, file * FILE_STRIDE + total))
         total += count
-    offsets = spark.createDataFrame(starts or [(0, 0)], "_part bigint, _start bigint")
+    return spark.createDataFrame(starts or [(0, 0)], "_part bigint, _start bigint")
+
+
+def _lines(starts: DataFrame, rows: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """`rows` with `ord` turned from the place read into the file's line (as `data` numbers
+    them), from each read partition's `starts`."""
+    from pyspark.sql import functions as F
+
     line = F.col("_start") + (F.col("ord").bitwiseAND(F.lit((1 << _PART_SHIFT) - 1))) + 1
     return (
         rows.withColumn("_part", F.shiftright(F.col("ord"), _PART_SHIFT))
-        .join(F.broadcast(offsets), "_part")
+        .join(F.broadcast(starts), "_part")
         .withColumn("ord", line)
         .select(*columns)
     )
@@ -338,11 +341,11 @@ def _verdicts(
         )
         sides = [unpacked(cached.join(doubted, "id", "left_anti")), folded]
     if lined:
-        counts = [(key, count) for key, count, *_ in stats]
-        sides = [_lines(spark, counts, side, VERDICT_COLUMNS) for side in sides]
+        starts = _starts(spark, [(key, count) for key, count, *_ in stats])
+        sides = [_lines(starts, side, VERDICT_COLUMNS) for side in sides]
         if keep:
             carried = ["ord", *(kept(c) for c in keep)]
-            events = _lines(spark, counts, spark.table("events").select(*carried), carried)
+            events = _lines(starts, spark.table("events").select(*carried), carried)
             events.cache().createOrReplaceTempView("events")
     times = [latest for _, _, latest, _ in stats if latest is not None]
     return _Verdicts(tuple(sides), max(times, default=None))

@@ -158,9 +158,9 @@ def test_the_entities_judged_in_one_pass_are_summed_without_a_shuffle(tmp_path: 
     from statemachine.audit.spark import session
 
     read = _operators(session().table("grouped")._jdf.queryExecution().executedPlan())
-    scan = next(op for op in read if op.getClass().getSimpleName() == "InMemoryTableScanExec")
+    scan = read[_named(read).index("InMemoryTableScanExec")]
     cached = _operators(scan.relation().cachedPlan())
-    unions = [op for op in cached if op.getClass().getSimpleName() == "UnionExec"]
+    unions = [op for op, name in zip(cached, _named(cached), strict=True) if name == "UnionExec"]
     assert unions, _named(cached)
     sides = [_named(_operators(unions[0].children().apply(i), False)) for i in range(2)]
     one_pass = next(side for side in sides if "BroadcastHashJoinExec" in side)

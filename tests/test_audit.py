@@ -493,3 +493,28 @@ def test_a_transition_s_first_true_event_is_found_past_the_first_entities(
     _, replayed = audit_json(data, "--engine", "python")
     assert report == replayed
     assert counted_moves(report)["created", "sent", "applied"] == (2, "b")
+
+
+def test_a_failure_in_the_fold_is_raised_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one pass sums the fold's rows as DuckDB reads them from the fold: an error the
+    fold raises there (a bug, an interrupt) comes out as it is, not as DuckDB's failure to
+    read a stream, which the audit would report as data it cannot read."""
+    import statemachine.audit.duck
+
+    def failing(*_: object) -> None:
+        raise LookupError("the fold failed")
+
+    rows = [
+        ["a", "created", "2025-03-03T09:00:01Z", "a1"],
+        ["a", "initiated", "2025-03-03T09:00:02Z", "a2"],
+        ["a", "created", "2025-03-03T09:00:03Z", "a3"],
+        ["a", "sent", "2025-03-03T09:00:04Z", "a4"],
+    ]
+    data = str(write_csv(tmp_path / "doubt.csv", rows))
+    options = Options(Columns(id="call_id"))
+    assert audit(definition("dialnexa.call"), [data], options).verdicts["stale"] == 1
+    monkeypatch.setattr(statemachine.audit.duck, "fold", failing)
+    with pytest.raises(LookupError, match="the fold failed"):
+        audit(definition("dialnexa.call"), [data], options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["connect", "copy_to", "fold_into"]
+__all__ = ["connect", "copy_to", "fold_into", "fold_summed"]
 
 #: rows per Arrow batch handed to the fold
 _BATCH = 100_000
@@ -72,6 +72,14 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _sorted(con: duckdb.DuckDBPyConnection, events: str) -> pa.RecordBatchReader:
+    """The events of query `events` as `fold` reads them, streamed from `con` (which answers
+    no other query until the stream is read)."""
+    return con.sql(
+        f"SELECT {', '.join(FOLD_INPUT)} FROM ({events}) e ORDER BY id, {HISTORY_ORDER}"
+    ).to_arrow_reader(_BATCH)
+
+
 def fold_into(
     con: duckdb.DuckDBPyConnection, definition: Definition, events: str, table: str
 ) -> Iterator[pa.RecordBatch]:
@@ -83,9 +91,40 @@ def fold_into(
     schema = verdict_schema()
     empty = pa.Table.from_batches([], schema=schema)  # noqa: F841 - DuckDB reads it by name
     store.execute(f"CREATE TABLE {table} AS SELECT * FROM empty")
-    reader = con.sql(
-        f"SELECT {', '.join(FOLD_INPUT)} FROM ({events}) e ORDER BY id, {HISTORY_ORDER}"
-    ).to_arrow_reader(_BATCH)
-    for batch in fold(definition, reader):
+    for batch in fold(definition, _sorted(con, events)):
         store.execute(f"INSERT INTO {table} SELECT * FROM batch")
         yield batch
+
+
+def fold_summed(
+    con: duckdb.DuckDBPyConnection,
+    definition: Definition,
+    events: str,
+    table: str,
+    summed: Callable[[str], str],
+) -> None:
+    """Create the table `table` of the query `summed(rows)` over the fold's rows of the
+    events of query `events`, summed as they stream from the fold, never stored: a second
+    cursor sums while the events stream from `con`. What the fold raises is raised as it is
+    (DuckDB reports it as its own failure to read a stream)."""
+    import duckdb
+    import pyarrow as pa
+
+    raised: list[BaseException] = []
+
+    def folding(source: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from fold(definition, source)
+        except BaseException as err:
+            raised.append(err)
+            raise
+
+    source = _sorted(con, events)
+    schema = verdict_schema(source.schema.field("ts"))
+    folded = pa.RecordBatchReader.from_batches(schema, folding(source))  # noqa: F841 - by name
+    try:
+        con.cursor().execute(f"CREATE TABLE {table} AS {summed('folded')}")
+    except duckdb.Error:
+        if raised:
+            raise raised[0] from None
+        raise

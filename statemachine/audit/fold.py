@@ -27,12 +27,15 @@ __all__ = ["FOLD_INPUT", "fold", "verdict_schema"]
 FOLD_INPUT = ("id", "ord", "status", "seq", "ts", "event_id")
 
 
-def verdict_schema() -> pa.Schema:
-    """The Arrow schema of `fold`'s batches: `VERDICT_COLUMNS` with their types."""
+def verdict_schema(ts: pa.Field | None = None) -> pa.Schema:
+    """The Arrow schema of `fold`'s batches: `VERDICT_COLUMNS` with their types; `ts`, the
+    field of the times folded (they go out as they came in: Spark's carry the session's time
+    zone)."""
     import pyarrow as pa
 
     kinds = {"ord": pa.int64(), "rn": pa.int64(), "seq": pa.int64(), "ts": pa.timestamp("us")}
-    return pa.schema([(name, kinds.get(name, pa.string())) for name in VERDICT_COLUMNS])
+    schema = pa.schema([(name, kinds.get(name, pa.string())) for name in VERDICT_COLUMNS])
+    return schema if ts is None else schema.set(VERDICT_COLUMNS.index("ts"), ts)
 
 
 def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -52,8 +55,7 @@ def fold(definition: Definition, batches: Iterable[pa.RecordBatch]) -> Iterator[
     for batch in batches:
         if not batch.num_rows:
             continue
-        # the times go out as they came in (Spark's carry the session's time zone)
-        schema = verdict_schema().set(VERDICT_COLUMNS.index("ts"), batch.schema.field("ts"))
+        schema = verdict_schema(batch.schema.field("ts"))
         ids, ords, statuses, seqs, event_ids = (
             batch.column(name).to_pylist() for name in FOLD_INPUT if name != "ts"
         )
